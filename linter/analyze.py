@@ -1,0 +1,178 @@
+"""Per-line analysis: the unit of work that is cached and run in parallel.
+
+`LineResult` holds everything later stages need from one line, with columns relative to the
+line, so it can be cached by the line's text and reused wherever the same line appears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from .convert import ConvertError, to_chat
+from .example import Example, detect_format
+from .findings import Edit, Fix, Severity
+from .locate import Locations, locate
+from .profiles import get_profile
+from .rule import RawEdits, ReplaceKey, ReplaceValue, Violation
+from .settings import Settings
+
+FORMAT_INDEX = {None: 0, "chat": 1, "preference": 2, "prompt_completion": 3, "sharegpt": 4, "alpaca": 5, "text": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class LineFinding:
+    """A finding on one line, columns 0-based within the line, end exclusive."""
+
+    code: str
+    severity: Severity | None  # None: the rule's default (after config overrides)
+    start: int
+    end: int
+    message: str
+    fix: Fix | None = None
+    related: tuple[tuple[int, str], ...] = ()  # (column on the same line, message)
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    format: str | None  # None: not an example (bad JSON, blank, unknown format)
+    findings: tuple[LineFinding, ...]
+    tokens: int = -1  # -1: not counted
+    trainable: int = -1
+    messages: int = 0
+    is_example: bool = False  # a JSON object (counts towards the dataset's size)
+
+
+class Analyzer:
+    """Runs every enabled per-example rule on a line. One per process; holds the tokenizer."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.profile = get_profile(settings.profile)
+        self.counter = None
+        if settings.tokenizer:
+            from .tokens import make_counter
+
+            self.counter = make_counter(settings.tokenizer)
+        rules = [r for r in settings.enabled_rules() if r.scope == "example" and r.check is not None]
+        self._rules_by_format = {
+            fmt: [r for r in rules if not r.formats or fmt in r.formats] for fmt in FORMAT_INDEX if fmt
+        }
+        self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer}
+
+    def analyze(self, text: str) -> LineResult:
+        from .parse import parse_line
+
+        obj, violations = parse_line(text)
+        if obj is None:
+            return LineResult(None, self._resolve(text, violations, None))
+        if not isinstance(obj, dict):
+            return LineResult(None, self._resolve(text, violations + [_not_object(obj)], None))
+        fmt = detect_format(obj)
+        if fmt is None:
+            return LineResult(None, self._resolve(text, violations + [_unknown_format(obj)], None), is_example=True)
+        ex = Example(obj, fmt, self.profile, self.options)
+        tokens = trainable = -1
+        if self.counter is not None:
+            counted = self._count(ex)
+            if counted is not None:
+                ex.tokens = counted
+                tokens, trainable = counted.total, counted.trainable
+        for r in self._rules_by_format[fmt]:
+            for v in r.check(ex):
+                v.code = r.code
+                violations.append(v)
+        n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
+        return LineResult(fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True)
+
+    def _count(self, ex: Example):
+        obj, fmt = ex.obj, ex.format
+        try:
+            if fmt == "chat":
+                msgs = obj.get("messages")
+                return self.counter.count_messages(msgs, obj.get("tools")) if isinstance(msgs, list) else None
+            if fmt == "preference":
+                out = obj.get("preferred_output")
+                msgs = ex.chat + (out if isinstance(out, list) else [])
+                return self.counter.count_messages(msgs, obj.get("tools"))
+            if fmt == "text":
+                t = obj.get("text")
+                if isinstance(t, str):
+                    n = self.counter.count(t)
+                    from .tokens import ExampleTokens
+
+                    return ExampleTokens(n, n, 0, n, (n,))
+                return None
+            return self.counter.count_messages(to_chat(obj, fmt)["messages"])
+        except (ConvertError, TypeError, AttributeError):
+            return None
+
+    def _resolve(self, text: str, violations: list[Violation], loc: Locations | None) -> tuple[LineFinding, ...]:
+        out = []
+        for v in violations:
+            if loc is None and (v.columns is None or v.related or isinstance(v.fix, (ReplaceValue, ReplaceKey))):
+                try:
+                    loc = locate(text)
+                except ValueError:
+                    loc = Locations()
+            if v.columns is not None:
+                start, end = v.columns
+            elif v.at == ():
+                start, end = _root_span(text)
+            else:
+                start, end = loc.span(v.at, v.part)
+            related = tuple((loc.span(p)[0], m) for p, m in v.related) if v.related else ()
+            related += tuple((c[0], m) for c, m in v.related_columns)
+            out.append(LineFinding(v.code, v.severity, start, end, v.message, _fix(v.fix, loc), related))
+        return tuple(out)
+
+
+def _root_span(text: str) -> tuple[int, int]:
+    stripped = text.rstrip()
+    start = len(text) - len(text.lstrip())
+    return start, len(stripped)
+
+
+def _fix(spec, loc: Locations | None) -> Fix | None:
+    if spec is None:
+        return None
+    if isinstance(spec, RawEdits):
+        return Fix(spec.title, spec.edits, spec.safe, spec.normalize_newlines)
+    if isinstance(spec, ReplaceValue):
+        s = loc.spans.get(tuple(spec.path)) if loc else None
+        if s is None:
+            return None
+        return Fix(spec.title, (Edit(s.start, s.end, orjson.dumps(spec.value).decode()),), spec.safe)
+    if isinstance(spec, ReplaceKey):
+        s = loc.spans.get(tuple(spec.path)) if loc else None
+        if s is None:
+            return None
+        return Fix(spec.title, (Edit(s.key_start, s.key_end, orjson.dumps(spec.key).decode()),), spec.safe)
+    raise TypeError(spec)
+
+
+def _turns(obj: dict, fmt: str) -> int:
+    if fmt == "sharegpt" and isinstance(obj.get("conversations"), list):
+        return len(obj["conversations"])
+    return 2 if fmt in ("alpaca", "prompt_completion") else 1
+
+
+def _not_object(obj: object) -> Violation:
+    if isinstance(obj, list):
+        n = sum(isinstance(x, dict) for x in obj)
+        msg = (f"a JSON array of {len(obj)} items on one line; JSONL needs one example object per line"
+               if n else "the line is a JSON array, not an example object")
+        return Violation(msg, (), code="TL012")
+    return Violation(f"the line is a JSON {type(obj).__name__}, not an example object", (), code="TL012")
+
+
+_NEAR_MISSES = {"message": "messages", "Messages": "messages", "conversation": "conversations",
+                "msgs": "messages", "chat": "messages", "dialog": "messages", "turns": "messages"}
+
+
+def _unknown_format(obj: dict) -> Violation:
+    keys = ", ".join(repr(k) for k in list(obj)[:8]) or "none"
+    hint = next((f" (did you mean {_NEAR_MISSES[k]!r} instead of {k!r}?)" for k in obj if k in _NEAR_MISSES), "")
+    return Violation(f"no known format: keys are {keys}; expected 'messages' (chat) or another known format{hint}",
+                     (), code="TL016")

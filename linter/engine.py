@@ -1,0 +1,285 @@
+"""The lint run: lines → cached/parallel per-line analysis → findings, indexes, statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .analyze import Analyzer, LineFinding, LineResult
+from .cache import LineCache, open_cache
+from .findings import Edit, Finding, Fix, Related, Severity
+from .indexes import DatasetIndex, FormatIndex, SizeIndex
+from .rule import REGISTRY, all_rules
+from .settings import Settings
+from .source import SourceLine, check_file, read_lines, text_lines
+
+BATCH = 4096
+PARALLEL_MIN_MISSES = 1500  # below this, a second process costs more than it saves
+
+
+@dataclass
+class FileStats:
+    lines: int = 0
+    examples: int = 0
+    formats: Counter = field(default_factory=Counter)
+    tokens: array = field(default_factory=lambda: array("q"))
+    trainable: array = field(default_factory=lambda: array("q"))
+    messages: array = field(default_factory=lambda: array("q"))
+    analysed: int = 0  # lines analysed now (cache misses)
+    cached: int = 0  # lines answered by the cache
+
+
+@dataclass
+class FileReport:
+    path: str
+    settings: Settings
+    findings: list[Finding] = field(default_factory=list)
+    stats: FileStats = field(default_factory=FileStats)
+    line_hashes: dict[int, str] = field(default_factory=dict)  # line → short content hash, for baselines
+
+
+def line_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+class _Workers:
+    """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.pool = None
+        self.settings: Settings | None = None
+
+    def map(self, settings: Settings, texts: list[str]) -> list[LineResult]:
+        if self.pool is None or self.settings != settings:
+            self.close()
+            ctx = multiprocessing.get_context("fork")
+            self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(settings,))
+            self.settings = settings
+        size = max(64, len(texts) // (self.jobs * 4))
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        out: list[LineResult] = []
+        for part in self.pool.map(_work, chunks):
+            out.extend(part)
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+            self.pool = None
+
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _worker_analyzer
+    _worker_analyzer = Analyzer(settings)
+
+
+def _work(texts: list[str]) -> list[LineResult]:
+    return [_worker_analyzer.analyze(t) for t in texts]
+
+
+class Linter:
+    """Lints files and documents. Holds analyzers, the cache and the worker pool across files."""
+
+    def __init__(self, *, use_cache: bool = True, jobs: int | None = None,
+                 progress: Callable[[int], None] | None = None):
+        self.use_cache = use_cache
+        self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+        self.progress = progress
+        self._analyzers: dict[Settings, Analyzer] = {}
+        self._caches: dict[str, LineCache | None] = {}
+        self._workers = _Workers(self.jobs) if self.jobs > 1 else None
+        all_rules()
+
+    def close(self) -> None:
+        if self._workers:
+            self._workers.close()
+        for c in self._caches.values():
+            if c is not None:
+                c.close()
+
+    def __enter__(self) -> Linter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def analyzer(self, settings: Settings) -> Analyzer:
+        a = self._analyzers.get(settings)
+        if a is None:
+            a = self._analyzers[settings] = Analyzer(settings)
+        return a
+
+    def _cache(self, settings: Settings) -> LineCache | None:
+        if not self.use_cache:
+            return None
+        fp = settings.fingerprint()
+        if fp not in self._caches:
+            self._caches[fp] = open_cache(fp)
+        return self._caches[fp]
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def lint_paths(self, paths: Iterable[str], settings_for: Callable[[str], Settings],
+                   indexes: Callable[[dict[str, Settings]], list[DatasetIndex]] | None = None) -> list[FileReport]:
+        paths = list(paths)
+        settings = {p: settings_for(p) for p in paths}
+        idx = (indexes or default_indexes)(settings)
+        reports = [self._lint_file(p, settings[p], idx) for p in paths]
+        _add_index_findings(reports, idx)
+        return reports
+
+    def lint_text(self, text: str, path: str, settings: Settings) -> FileReport:
+        """Lint an in-memory document (an editor buffer), exactly as the file would be."""
+        idx = default_indexes({path: settings})
+        report = FileReport(path, settings)
+        if not text.strip("\ufeff \t\r\n"):
+            report.findings.append(_file_finding(path, "TL003", "the file is empty" if not text else "the file has only whitespace", settings))
+        else:
+            self._lint_lines(report, text_lines(text), idx)
+        _add_index_findings([report], idx)
+        return report
+
+    # -- the work ---------------------------------------------------------------------------
+
+    def _lint_file(self, path: str, settings: Settings, idx: list[DatasetIndex]) -> FileReport:
+        report = FileReport(path, settings)
+        problem = check_file(path)
+        if problem is not None:
+            report.findings.append(_file_finding(path, problem.code, problem.message, settings))
+            if problem.fatal:
+                return report
+        self._lint_lines(report, read_lines(path), idx)
+        return report
+
+    def _lint_lines(self, report: FileReport, lines: Iterator[SourceLine], idx: list[DatasetIndex]) -> None:
+        batch: list[SourceLine] = []
+        crlf = [0, 0]  # count, first line
+        for line in lines:
+            if line.crlf:
+                crlf[0] += 1
+                crlf[1] = crlf[1] or line.number
+            batch.append(line)
+            if len(batch) >= BATCH:
+                self._lint_batch(report, batch, idx)
+                batch = []
+        if batch:
+            self._lint_batch(report, batch, idx)
+        s = report.settings
+        if crlf[0] and s.enabled("TL006"):
+            fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
+            report.findings.append(_finding(report.path, crlf[1], 1, 1, "TL006", None,
+                                            f"{crlf[0]} line{'s' if crlf[0] > 1 else ''} end with CRLF (Windows line endings)", s, fix))
+        if report.stats.lines and not report.stats.examples and not any(f.code == "TL003" for f in report.findings) \
+                and all(f.code == "TL007" for f in report.findings):
+            report.findings.append(_file_finding(report.path, "TL003", "the file has only blank lines", s))
+
+    def _lint_batch(self, report: FileReport, batch: list[SourceLine], idx: list[DatasetIndex]) -> None:
+        s = report.settings
+        results = self._results(s, [ln.text for ln in batch if ln.text is not None])
+        it = iter(results)
+        stats = report.stats
+        for ln in batch:
+            stats.lines += 1
+            shift = 1 if ln.bom else 0
+            if ln.bom and s.enabled("TL005"):
+                report.findings.append(_finding(report.path, ln.number, 1, 2, "TL005", None,
+                                                "the file starts with a UTF-8 byte order mark", s,
+                                                Fix("Remove the byte order mark", (Edit(0, 1, ""),))))
+            if ln.size > s.max_line_bytes and s.enabled("TL014"):
+                report.findings.append(_finding(report.path, ln.number, 1, 2, "TL014", None,
+                                                f"line is {ln.size / 1048576:.1f} MiB (limit {s.max_line_bytes / 1048576:.1f} MiB)", s))
+            if ln.text is None:
+                code, start, end, message = ln.problem
+                if s.enabled(code):
+                    report.findings.append(_finding(report.path, ln.number, start + 1, end + 1, code, None, message, s))
+                continue
+            r = next(it)
+            report.line_hashes[ln.number] = line_hash(ln.text)
+            for lf in r.findings:
+                if s.enabled(lf.code):
+                    report.findings.append(_from_line(report.path, ln.number, lf, shift, s))
+            if r.is_example:
+                stats.examples += 1
+            if r.format:
+                stats.formats[r.format] += 1
+                if r.tokens >= 0:
+                    stats.tokens.append(r.tokens)
+                    stats.trainable.append(max(r.trainable, 0))
+                stats.messages.append(r.messages)
+            for index in idx:
+                index.add(report.path, ln.number, ln.text, r)
+            if self.progress:
+                self.progress(ln.size + 1)
+
+    def _results(self, settings: Settings, texts: list[str]) -> list[LineResult]:
+        cache = self._cache(settings)
+        keys = [cache.key(t) for t in texts] if cache else []
+        known = cache.get_many(keys) if cache else {}
+        miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
+        # identical lines inside the batch are analysed once
+        unique: dict[str, int] = {}
+        for i in miss_pos:
+            unique.setdefault(texts[i], len(unique))
+        todo = list(unique)
+        if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
+            computed = self._workers.map(settings, todo)
+        else:
+            a = self.analyzer(settings)
+            computed = [a.analyze(t) for t in todo]
+        if cache:
+            cache.put_many((cache.key(t), r) for t, r in zip(todo, computed))
+            out = [known.get(k) for k in keys]
+            for i in miss_pos:
+                out[i] = computed[unique[texts[i]]]
+        else:
+            out = [computed[unique[t]] for t in texts]
+        return out
+
+
+def default_indexes(settings: dict[str, Settings]) -> list[DatasetIndex]:
+    return [FormatIndex(), SizeIndex(settings)]
+
+
+def _add_index_findings(reports: list[FileReport], idx: list[DatasetIndex]) -> None:
+    by_path = {r.path: r for r in reports}
+    for index in idx:
+        for path, line, code, message in index.findings():
+            r = by_path.get(path)
+            if r is not None and r.settings.enabled(code):
+                r.findings.append(_finding(path, line, 1, 2, code, None, message, r.settings))
+    for r in reports:
+        r.findings.sort(key=lambda f: f.sort_key)
+
+
+def _severity(code: str, override: Severity | None, settings: Settings) -> Severity:
+    rule = REGISTRY[code]
+    return settings.severity_of(code, override or rule.severity)
+
+
+def _finding(path, line, col, end_col, code, override, message, settings, fix=None, related=()) -> Finding:
+    return Finding(path, line, col, line, max(end_col, col + 1), code, REGISTRY[code].name,
+                   _severity(code, override, settings), message, fix, related)
+
+
+def _file_finding(path: str, code: str, message: str, settings: Settings) -> Finding:
+    return _finding(path, 1, 1, 2, code, None, message, settings)
+
+
+def _from_line(path: str, number: int, lf: LineFinding, shift: int, s: Settings) -> Finding:
+    fix = lf.fix
+    if fix is not None and shift:
+        fix = Fix(fix.title, tuple(Edit(e.start + shift, e.end + shift, e.text) if e.start >= 0 else e
+                                   for e in fix.edits), fix.safe, fix.normalize_newlines)
+    related = tuple(Related(path, number, col + 1 + shift, msg) for col, msg in lf.related)
+    return _finding(path, number, lf.start + 1 + shift, lf.end + 1 + shift, lf.code, lf.severity,
+                    lf.message, s, fix, related)

@@ -1,0 +1,100 @@
+"""What a check reports: a finding at an exact span, optionally with a fix."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace columns [start, end) (0-based code points) of one line with `text`.
+
+    `start == end == -1` with `text is None` deletes the whole line.
+    """
+
+    start: int
+    end: int
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    title: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+    normalize_newlines: bool = False  # also convert every CRLF in the file to LF
+
+    @property
+    def deletes_line(self) -> bool:
+        return any(e.text is None for e in self.edits)
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a finding concerns (the line a duplicate repeats, the earlier call)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem at one place. Lines and columns are 1-based, columns count code points,
+    `end_column` is exclusive (ruff's convention)."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    fix: Fix | None = None
+    related: tuple[Related, ...] = field(default=())
+
+    def to_json(self) -> dict:
+        out = {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "fix": None,
+            "related": [
+                {"path": r.path, "line": r.line, "column": r.column, "message": r.message}
+                for r in self.related
+            ],
+        }
+        if self.fix is not None:
+            out["fix"] = {
+                "title": self.fix.title,
+                "safe": self.fix.safe,
+                "edits": [
+                    {"start_column": e.start + 1, "end_column": e.end + 1, "text": e.text}
+                    for e in self.fix.edits
+                ],
+            }
+        return out
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code)

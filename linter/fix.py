@@ -1,0 +1,82 @@
+"""Apply fixes to a file: atomically (temporary file + rename), never losing a line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+
+from .findings import Finding, Fix
+
+
+def fixable(findings: Iterable[Finding], unsafe: bool = False) -> list[Finding]:
+    return [f for f in findings if f.fix is not None and (f.fix.safe or unsafe)]
+
+
+def apply_to_text(text: str, findings: Iterable[Finding]) -> tuple[str, int]:
+    """The text with every fix applied, and how many fixes were applied. Overlapping edits on a
+    line are skipped (a re-run picks them up), so no fix can corrupt another."""
+    lines = text.split("\n")
+    by_line: dict[int, list[Fix]] = defaultdict(list)
+    normalize = False
+    for f in findings:
+        if f.fix is None:
+            continue
+        if f.fix.normalize_newlines:
+            normalize = True
+        if f.fix.edits:
+            by_line[f.line].append(f.fix)
+    applied = int(normalize)
+    for number, fixes in by_line.items():
+        i = number - 1
+        if i >= len(lines):
+            continue
+        line = lines[i]
+        cr = line.endswith("\r")
+        body = line[:-1] if cr else line
+        if any(fx.deletes_line for fx in fixes):
+            lines[i] = None  # type: ignore[call-overload]
+            applied += 1
+            continue
+        taken: list[tuple[int, int]] = []
+        edits = []
+        for fx in fixes:
+            spans = [(e.start, e.end) for e in fx.edits]
+            if any(s < te and ts < e or (s == e == ts == te) for s, e in spans for ts, te in taken):
+                continue
+            taken += spans
+            edits += fx.edits
+            applied += 1
+        for e in sorted(edits, key=lambda e: e.start, reverse=True):
+            body = body[: e.start] + (e.text or "") + body[e.end :]
+        lines[i] = body + ("\r" if cr else "")
+    out = "\n".join(line for line in lines if line is not None)
+    if normalize:
+        out = out.replace("\r\n", "\n")
+    return out, applied
+
+
+def diff(path: str, before: str, after: str) -> str:
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write next to the file, fsync, then rename over it: a crash leaves the old or the new
+    file, never half of one. Keeps the file's permissions."""
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=".tunelint-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,81 @@
+"""Dataset-wide indexes: cross-line state fed one line result at a time.
+
+This is the extension point for rules that need more than one line (duplicates and split
+leakage plug in here). An index gets every line's result as the file is read, and reports its
+findings at the end. The language server keeps the same indexes current on each edit with
+`remove`/`add` instead of rebuilding them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Protocol
+
+from .analyze import LineResult
+from .example import FORMAT_LABELS
+from .profiles import get_profile
+from .settings import Settings
+
+
+class DatasetIndex(Protocol):
+    def add(self, path: str, line: int, text: str, result: LineResult) -> None: ...
+
+    def remove(self, path: str, line: int) -> None: ...
+
+    def findings(self) -> list[tuple[str, int, str, str]]:
+        """(path, line, code, message) for each cross-line finding, whole-line spans."""
+        ...
+
+
+class FormatIndex:
+    """TL802 mixed-formats: lines whose format differs from the file's most common one."""
+
+    def __init__(self) -> None:
+        self.formats: dict[str, dict[int, str]] = {}
+
+    def add(self, path: str, line: int, text: str, result: LineResult) -> None:
+        if result.format:
+            self.formats.setdefault(path, {})[line] = result.format
+
+    def remove(self, path: str, line: int) -> None:
+        self.formats.get(path, {}).pop(line, None)
+
+    def findings(self) -> list[tuple[str, int, str, str]]:
+        out = []
+        for path, by_line in self.formats.items():
+            counts = Counter(by_line.values())
+            if len(counts) < 2:
+                continue
+            main, n = counts.most_common(1)[0]
+            for line, fmt in sorted(by_line.items()):
+                if fmt != main:
+                    out.append((path, line, "TL802",
+                                f"this line is {FORMAT_LABELS[fmt]} but {n} of {len(by_line)} lines are "
+                                f"{FORMAT_LABELS[main]}: one file, one format"))
+        return out
+
+
+class SizeIndex:
+    """TL801 too-few-examples: fewer examples than the profile's minimum."""
+
+    def __init__(self, settings_for: dict[str, Settings] | Settings) -> None:
+        self.settings_for = settings_for
+        self.examples: dict[str, set[int]] = {}
+
+    def add(self, path: str, line: int, text: str, result: LineResult) -> None:
+        bucket = self.examples.setdefault(path, set())
+        if result.is_example:
+            bucket.add(line)
+
+    def remove(self, path: str, line: int) -> None:
+        self.examples.get(path, set()).discard(line)
+
+    def findings(self) -> list[tuple[str, int, str, str]]:
+        out = []
+        for path, lines in self.examples.items():
+            s = self.settings_for if isinstance(self.settings_for, Settings) else self.settings_for[path]
+            minimum = get_profile(s.profile).min_examples
+            if 0 < len(lines) < minimum:
+                out.append((path, 1, "TL801", f"{len(lines)} example{'s' if len(lines) != 1 else ''}; "
+                            f"the {s.profile} profile needs at least {minimum}"))
+        return out

@@ -1,0 +1,93 @@
+"""One line of text → a JSON object, or reading findings that say exactly where and why not."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from .findings import Edit
+from .locate import ScanError, locate
+from .rule import RawEdits, Violation
+
+# A key is an unescaped '"' followed by ':'. Inside a string a '"' is always escaped, so this
+# counts keys exactly; comparing with the parsed object's key count finds duplicate keys that
+# orjson silently resolved (last wins) without running the slow scanner on every line.
+_KEY_RE = re.compile(r'(?<!\\)(?:\\\\)*"\s*:')
+
+
+def _count_keys(o: object) -> int:
+    n = 0
+    stack = [o]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            n += len(x)
+            stack.extend(v for v in x.values() if isinstance(v, (dict, list)))
+        elif isinstance(x, list):
+            stack.extend(v for v in x if isinstance(v, (dict, list)))
+    return n
+
+
+def parse_line(text: str) -> tuple[object, list[Violation]]:
+    """Parse one JSONL line. Returns (object or None, reading violations)."""
+    if not text.strip():
+        return None, [Violation("blank line", columns=(0, len(text)), code="TL007",
+                                fix=RawEdits((Edit(-1, -1, None),), "Delete the blank line"))]
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        return None, diagnose(text, e)
+    if isinstance(obj, (dict, list)) and _count_keys(obj) != len(_KEY_RE.findall(text)):
+        return obj, duplicate_keys(text)
+    return obj, []
+
+
+def duplicate_keys(text: str) -> list[Violation]:
+    out = []
+    for d in locate(text).duplicates:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in d.parent) or "the example"
+        out.append(Violation(
+            f"duplicate key {d.key!r} in {where.lstrip('.')}: most parsers keep this value and silently drop "
+            f"the one at column {d.first[0] + 1}",
+            columns=d.second, code="TL011", related_columns=((d.first, "first occurrence"),)))
+    return out
+
+
+def diagnose(text: str, err: orjson.JSONDecodeError) -> list[Violation]:
+    """Say why a line is not JSON, precisely, choosing the most useful rule."""
+    try:
+        loc = locate(text)
+    except ScanError as e:
+        return [_scan_violation(text, e)]
+    if loc.non_finite:
+        return [Violation(f"{lit} is not valid JSON (use null, or a string)", columns=(s, e), code="TL010")
+                for s, e, lit in loc.non_finite]
+    # orjson is stricter than the scanner (control characters in strings, bad escapes).
+    pos = min(max(err.pos, 0), len(text))
+    msg = err.msg
+    if "control character" in msg:
+        msg += ": a raw tab or newline inside a string must be written as \\t or \\n"
+    return [Violation(f"invalid JSON: {msg}", columns=(pos, min(pos + 1, len(text))), code="TL008")]
+
+
+def _scan_violation(text: str, e: ScanError) -> Violation:
+    pos = min(e.pos, len(text))
+    msg = str(e)
+    if msg.startswith("trailing comma"):
+        comma = text.rfind(",", 0, pos)
+        return Violation(f"invalid JSON: {msg}", columns=(comma, comma + 1), code="TL008",
+                         fix=RawEdits((Edit(comma, comma + 1, ""),), "Remove the trailing comma"))
+    if msg.startswith(("unexpected end of line", "unterminated string")):
+        return Violation(f"the line ends before the JSON is complete ({msg}): truncated, or a closing "
+                         "bracket or quote is missing", columns=(max(len(text) - 1, 0), len(text)), code="TL009")
+    if msg.startswith("more than one JSON value"):
+        fix = None
+        try:
+            orjson.loads(text[pos:])
+            fix = RawEdits((Edit(pos, pos, "\n"),), "Split the line in two")
+        except orjson.JSONDecodeError:
+            pass
+        return Violation("more than one JSON value on this line (a newline between two examples lost?)",
+                         columns=(pos, len(text)), code="TL015", fix=fix)
+    return Violation(f"invalid JSON: {msg}", columns=(pos, min(pos + 1, len(text))), code="TL008")

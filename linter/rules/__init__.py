@@ -1,0 +1,13 @@
+"""Every rule family. Importing this package registers all rules (see `linter.rule`)."""
+
+from . import (  # noqa: F401
+    conversation,
+    dataset,
+    hygiene,
+    multimodal,
+    preference,
+    reading,
+    schema,
+    tokens,
+    tools,
+)

@@ -1,0 +1,92 @@
+"""TL6xx: text that will hurt training even though the JSON is fine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..example import Example, text_parts
+from ..rule import ReplaceValue, Violation, rule
+
+CONTROL_TOKEN_RE = re.compile(
+    r"<\|(?:im_start|im_end|im_sep|endoftext|eot_id|start_header_id|end_header_id|begin_of_text"
+    r"|end_of_text|eom_id|user|assistant|system|end|start|message|channel|return|call)\|>"
+    r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>"
+)
+ROLE_MARKER_RE = re.compile(
+    r"^(?:#{1,3}\s*)?(?:User|Assistant|Human|AI|System|### Instruction|### Response)\s*:", re.MULTILINE
+)
+PLACEHOLDER_WHOLE = {
+    "todo", "tbd", "fixme", "placeholder", "<placeholder>", "[placeholder]", "n/a", "...", "xxx",
+    "lorem ipsum", "insert answer here", "your answer here", "answer here",
+}
+PLACEHOLDER_RE = re.compile(r"lorem ipsum dolor|\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}|\[(?:INSERT|TODO|PLACEHOLDER)[^\]]*\]", re.IGNORECASE)
+
+
+@rule("TL601", "template-tokens-in-text", "warning", formats={"chat", "preference"})
+def template_tokens_in_text(ex: Example) -> Iterator[Violation]:
+    """Chat-template control tokens inside message text: `<|im_start|>`, `<|eot_id|>`,
+    `[INST]`, `<<SYS>>`, `<start_of_turn>` and the like.
+
+    **Why is this bad?** The text was already rendered with a template and is about to be
+    rendered again. Tokenizers may turn the string into the real special token, so the model
+    learns to end turns, or start fake ones, in the middle of an answer.
+    """
+    for path, m in ex.messages():
+        for rel, text in text_parts(m):
+            hit = CONTROL_TOKEN_RE.search(text)
+            if hit:
+                yield Violation(f"chat-template token {hit.group()!r} inside {m.get('role', 'message')} text", path + rel)
+
+
+@rule("TL602", "role-markers-in-text", "warning", formats={"chat", "preference"})
+def role_markers_in_text(ex: Example) -> Iterator[Violation]:
+    """A line inside message text starts with a role marker such as `User:` or `Assistant:`.
+
+    **Why is this bad?** Several turns were pasted into one message (a transcript flattened
+    into a string): the model learns to write both sides of the conversation.
+    """
+    for path, m in ex.messages():
+        for rel, text in text_parts(m):
+            hit = ROLE_MARKER_RE.search(text)
+            if hit:
+                yield Violation(f"{m.get('role', 'message')} text contains a role marker {hit.group().strip()!r} at the start of a line",
+                                path + rel)
+
+
+@rule("TL603", "assistant-whitespace", "warning", formats={"chat", "preference"}, fixable=True)
+def assistant_whitespace(ex: Example) -> Iterator[Violation]:
+    """Assistant text starts or ends with whitespace (spaces, newlines).
+
+    **Why is this bad?** The model learns to emit it: answers that begin with a blank line or end
+    with trailing spaces, and a weaker end-of-turn signal.
+
+    **Fix safety:** stripping is safe for answers; it is what the data almost always meant.
+    """
+    for path, m in ex.messages():
+        if m.get("role") != "assistant":
+            continue
+        c = m.get("content")
+        if isinstance(c, str) and c.strip() and c != c.strip():
+            where = "leading and trailing" if c != c.lstrip() and c != c.rstrip() else ("leading" if c != c.lstrip() else "trailing")
+            yield Violation(f"{where} whitespace in assistant content", path + ("content",),
+                            fix=ReplaceValue(path + ("content",), c.strip(), "Strip whitespace from assistant content"))
+
+
+@rule("TL604", "placeholder-text", "warning", formats={"chat", "preference"})
+def placeholder_text(ex: Example) -> Iterator[Violation]:
+    """A message's text is a placeholder: `TODO`, `TBD`, `N/A`, `...`, lorem ipsum, an
+    unrendered template variable like `{{answer}}` or `[INSERT ...]`.
+
+    **Why is this bad?** A generation or templating step failed and the placeholder is about to
+    be taught as the answer.
+    """
+    for path, m in ex.messages():
+        for rel, text in text_parts(m):
+            t = text.strip()
+            if t.lower() in PLACEHOLDER_WHOLE:
+                yield Violation(f"{m.get('role', 'message')} text is a placeholder: {t!r}", path + rel)
+                continue
+            hit = PLACEHOLDER_RE.search(text)
+            if hit:
+                yield Violation(f"{m.get('role', 'message')} text contains a placeholder {hit.group()!r}", path + rel)

@@ -1,0 +1,3 @@
+from tunelint.cli import main
+
+main()

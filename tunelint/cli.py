@@ -1,0 +1,259 @@
+"""The `tunelint` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from tunelint import __version__
+from tunelint.config import ConfigError, load_config
+
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tunelint", ".tox", ".mypy_cache"}
+
+
+def expand(paths: tuple[str, ...], config) -> list[str]:
+    """Files to lint: given files as they are (a missing one becomes a TL001 finding),
+    directories searched for *.jsonl."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".jsonl")]
+            found = [f for f in found if not config.excluded(f)]
+            if not found:
+                raise click.UsageError(f"no .jsonl files under {p}")
+            out += found
+        else:
+            out.append(p)
+    return list(dict.fromkeys(os.path.normpath(p) for p in out))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tunelint")
+def main() -> None:
+    """Lint chat fine-tuning data (JSONL) before training, and fine-tune it."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: nearest tunelint.toml or pyproject.toml with [tool.tunelint]).")
+@click.option("--profile", type=click.Choice(["openai", "together", "mistral", "hf"]), help="Target whose limits apply (default: openai).")
+@click.option("--tokenizer", help="o200k_base (default), cl100k_base, hf:<local tokenizer folder>, or 'none'.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Token limit per example (default: the profile's).")
+@click.option("--select", help="Comma-separated codes or prefixes to enable (e.g. TL1,TL701).")
+@click.option("--ignore", help="Comma-separated codes or prefixes to disable.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place (atomically).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a diff instead of writing them.")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Hide findings recorded in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings as the baseline, then exit 0.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the per-line cache.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for large files (default: all cores).")
+@click.option("--stats/--no-stats", default=True, help="Print the dataset summary (text format).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
+          baseline, write_baseline, no_cache, jobs, stats, exit_zero) -> None:
+    """Check JSONL files (or directories of them). Exit 0: no errors; 1: errors; 2: usage or
+    internal error."""
+    try:
+        code = _check(paths or (".",), fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix,
+                      unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats)
+    except (click.UsageError, click.exceptions.Exit):
+        raise
+    except (ConfigError, ValueError) as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(2)
+    except Exception as e:  # an internal error is exit 2 with a message, never a bare traceback
+        if os.environ.get("TUNELINT_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for the traceback)", err=True)
+        sys.exit(2)
+    sys.exit(0 if exit_zero else code)
+
+
+def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
+           baseline, write_baseline, no_cache, jobs, stats) -> int:
+    from tunelint.linter import baseline as baseline_mod
+    from tunelint.linter.engine import Linter
+    from tunelint.linter.tokens import TokenizerUnavailable
+    from tunelint.report import counts, render_github, render_json, render_sarif, render_text
+
+    first = Path(paths[0])
+    config = load_config(config_path, first if first.exists() else None)
+    cli = {"profile": profile, "max_tokens": max_tokens}
+    if tokenizer is not None:
+        cli["tokenizer"] = None if tokenizer.lower() == "none" else _resolve_tokenizer(tokenizer)
+    if select:
+        cli["select"] = tuple(s.strip().upper() for s in select.split(",") if s.strip())
+    if ignore:
+        cli["ignore"] = tuple(s.strip().upper() for s in ignore.split(",") if s.strip())
+    files = expand(paths, config)
+    progress = _progress_bar(files)
+    try:
+        with Linter(use_cache=not no_cache, jobs=jobs, progress=progress.update if progress else None) as linter:
+            settings_for = lambda p: config.settings_for(p, cli)  # noqa: E731
+            reports = linter.lint_paths(files, settings_for)
+            if fix or diff:
+                changed = _apply_fixes(reports, unsafe_fixes, write=fix and not diff)
+                if fix and not diff and changed:
+                    reports = linter.lint_paths(files, settings_for)
+    except TokenizerUnavailable as e:
+        raise ValueError(str(e)) from None
+    finally:
+        if progress:
+            progress.finish()
+    if write_baseline:
+        n = baseline_mod.write(reports, write_baseline)
+        click.echo(f"Wrote {n} finding{'s' * (n != 1)} to {write_baseline}", err=True)
+        return 0
+    findings = [f for r in reports for f in r.findings]
+    hidden = 0
+    baseline = baseline or config.baseline
+    if baseline:
+        try:
+            findings, hidden = baseline_mod.filter_findings(reports, baseline)
+        except baseline_mod.BaselineError as e:
+            raise ValueError(str(e)) from None
+    if fmt == "json":
+        click.echo(render_json(reports, findings, hidden))
+    elif fmt == "github":
+        text = render_github(findings)
+        if text:
+            click.echo(text)
+    elif fmt == "sarif":
+        click.echo(render_sarif(findings))
+    elif not diff:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render_text(reports, findings, colour=colour, show_stats=stats, hidden=hidden))
+    return 1 if counts(findings)["error"] else 0
+
+
+def _resolve_tokenizer(spec: str) -> str:
+    if spec.startswith("hf:") and not os.path.isabs(spec[3:]):
+        return "hf:" + os.path.abspath(spec[3:])
+    return spec
+
+
+def _apply_fixes(reports, unsafe: bool, write: bool) -> int:
+    from tunelint.linter.fix import apply_to_text, diff, fixable, write_atomically
+
+    changed = 0
+    for r in reports:
+        todo = fixable(r.findings, unsafe)
+        if not todo:
+            continue
+        try:
+            with open(r.path, encoding="utf-8", newline="") as f:
+                before = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            click.echo(f"tunelint: not fixing {r.path}: {e}", err=True)
+            continue
+        after, n = apply_to_text(before, todo)
+        if after == before:
+            continue
+        changed += 1
+        if write:
+            write_atomically(r.path, after)
+            click.echo(f"Fixed {n} finding{'s' * (n != 1)} in {r.path}", err=True)
+        else:
+            click.echo(diff(r.path, before, after), nl=False)
+    return changed
+
+
+class _Progress:
+    def __init__(self, total: int):
+        self.bar = click.progressbar(length=total, label="tunelint", file=sys.stderr, show_eta=True)
+        self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        self.bar.update(n)
+
+    def finish(self) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+def _progress_bar(files: list[str]) -> _Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    total = sum(os.path.getsize(f) for f in files if os.path.isfile(f))
+    return _Progress(total) if total > 50 * 1024 * 1024 else None
+
+
+@main.command("rule")
+@click.argument("code")
+def rule_cmd(code: str) -> None:
+    """Print a rule's documentation (by code, e.g. TL701, or name)."""
+    from tunelint.linter.rule import get_rule
+
+    r = get_rule(code)
+    if r is None:
+        raise click.UsageError(f"no rule {code!r}; `tunelint rules` lists them")
+    click.echo(f"# {r.name} ({r.code})\n\nDefault severity: {r.severity.value}"
+               + ("  ·  fixable" if r.fixable else "") + f"\n\n{r.doc}")
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+def rules_cmd(fmt: str) -> None:
+    """List every rule: code, name, default severity, summary."""
+    import json
+
+    from tunelint.linter.rule import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
+                                "fixable": r.fixable, "doc": r.doc} for r in rules], indent=2))
+    elif fmt == "markdown":
+        click.echo("| code | name | severity | fix | what it finds |\n| --- | --- | --- | --- | --- |")
+        for r in rules:
+            click.echo(f"| {r.code} | {r.name} | {r.severity.value} | {'yes' if r.fixable else ''} | {r.summary} |")
+    else:
+        for r in rules:
+            click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}")
+
+
+@main.command("profiles")
+def profiles_cmd() -> None:
+    """Show each profile's limits and what it accepts."""
+    from tunelint.linter.profiles import PROFILES
+
+    for p in PROFILES.values():
+        click.echo(f"{p.name}: {p.description}\n  max_tokens {p.max_tokens}, min_examples {p.min_examples}, "
+                   f"formats {', '.join(sorted(p.formats))}\n  roles {', '.join(sorted(p.roles))}; "
+                   f"weight {'yes' if p.allow_weight else 'no'}; images "
+                   f"{'up to ' + str(p.max_images_per_example) if p.allow_images else 'no'}; "
+                   f"last message not from the assistant: {p.last_message_not_assistant}\n")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def convert(source: str, output: str, overwrite: bool) -> None:
+    """Write SOURCE (ShareGPT, Alpaca or prompt/completion; JSONL or a JSON array) as chat-format
+    JSONL to OUTPUT. SOURCE is never modified."""
+    from tunelint.convert_file import ConvertFailed, convert_file
+
+    if os.path.exists(output) and os.path.samefile(source, output):
+        raise click.UsageError("OUTPUT must be a new file: convert never writes in place")
+    if os.path.exists(output) and not overwrite:
+        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
+    try:
+        n, kinds = convert_file(source, output)
+    except ConvertFailed as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(1)
+    click.echo(f"Wrote {n} chat example{'s' * (n != 1)} to {output} (from {', '.join(f'{k}: {v}' for k, v in kinds.items())})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,197 @@
+"""Configuration: `[tool.tunelint]` in pyproject.toml, or tunelint.toml, found by walking up from
+the linted files. One place for the CLI, the language server and the trainer."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tunelint.linter.findings import Severity
+from tunelint.linter.profiles import PROFILES
+from tunelint.linter.settings import Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SETTING_KEYS = {"profile", "tokenizer", "max_tokens", "select", "ignore", "severity", "max_line_bytes"}
+TOP_KEYS = SETTING_KEYS | {"splits", "overrides", "baseline", "train", "exclude"}
+SPLITS = ("train", "validation", "test")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file and the key."""
+
+
+@dataclass
+class Config:
+    file: Path | None = None
+    root: Path = field(default_factory=Path.cwd)
+    base: dict = field(default_factory=dict)
+    overrides: list[tuple[list[str], dict]] = field(default_factory=list)
+    splits: dict[str, list[str]] = field(default_factory=dict)
+    baseline: str | None = None
+    exclude: list[str] = field(default_factory=list)
+    train: dict = field(default_factory=dict)
+
+    def settings_for(self, path: str, cli: dict | None = None) -> Settings:
+        values = dict(self.base)
+        rel = self._rel(path)
+        for globs, extra in self.overrides:
+            if _matches(rel, globs):
+                values.update(extra)
+        values.update({k: v for k, v in (cli or {}).items() if v is not None})
+        return _settings(values, self.file)
+
+    def split_of(self, path: str) -> str | None:
+        """train / validation / test from the config's globs, else from the file name."""
+        rel = self._rel(path)
+        for split in SPLITS:
+            if _matches(rel, self.splits.get(split, [])):
+                return split
+        return split_from_name(path)
+
+    def excluded(self, path: str) -> bool:
+        return _matches(self._rel(path), self.exclude)
+
+    def _rel(self, path: str) -> str:
+        try:
+            return Path(os.path.abspath(path)).relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+
+_NAME_TOKENS = re.compile(r"[a-z]+")
+
+
+def split_from_name(path: str) -> str | None:
+    """`*train*` → train; `*valid*`, `*val*`, `*dev*`, `*eval*` → validation; `*test*` → test."""
+    words = _NAME_TOKENS.findall(Path(path).name.lower().rsplit(".", 1)[0])
+    if any(w.startswith("train") for w in words):
+        return "train"
+    if any(w in ("val", "valid", "validation", "dev", "eval", "evaluation") for w in words):
+        return "validation"
+    if any(w.startswith("test") for w in words):
+        return "test"
+    return None
+
+
+def _matches(rel: str, globs: list[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(name, g) for g in globs)
+
+
+def find_config_file(start: Path) -> Path | None:
+    start = start.resolve()
+    if start.is_file():
+        start = start.parent
+    for d in [start, *start.parents]:
+        t = d / "tunelint.toml"
+        if t.is_file():
+            return t
+        p = d / "pyproject.toml"
+        if p.is_file():
+            try:
+                if "tunelint" in tomllib.loads(p.read_text(encoding="utf-8")).get("tool", {}):
+                    return p
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                continue
+    return None
+
+
+def load_config(explicit: str | None = None, start: Path | None = None) -> Config:
+    """The config from `explicit`, else the nearest tunelint.toml / pyproject.toml with
+    [tool.tunelint] above `start` (default: the working directory); defaults if none."""
+    file = Path(explicit) if explicit else find_config_file(start or Path.cwd())
+    if file is None:
+        return Config(root=(start or Path.cwd()).resolve() if (start or Path.cwd()).is_dir() else Path.cwd())
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: invalid TOML: {e}") from None
+    if file.name == "pyproject.toml":
+        data = data.get("tool", {}).get("tunelint", {})
+    elif "tool" in data and "tunelint" in data["tool"]:
+        data = data["tool"]["tunelint"]
+    return parse_config(data, file)
+
+
+def parse_config(data: dict, file: Path | None) -> Config:
+    where = str(file) if file else "configuration"
+    data = {k.replace("-", "_"): v for k, v in data.items()}
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+    cfg = Config(file=file, root=file.parent.resolve() if file else Path.cwd())
+    cfg.base = _setting_values({k: v for k, v in data.items() if k in SETTING_KEYS}, where)
+    splits = data.get("splits", {})
+    if not isinstance(splits, dict) or set(splits) - set(SPLITS):
+        raise ConfigError(f"{where}: `splits` must be a table with keys {', '.join(SPLITS)}")
+    cfg.splits = {k: _globs(v, f"{where}: splits.{k}") for k, v in splits.items()}
+    for i, ov in enumerate(data.get("overrides", [])):
+        if not isinstance(ov, dict) or "files" not in ov:
+            raise ConfigError(f"{where}: overrides[{i}] needs `files` (a list of globs)")
+        ov = {k.replace("-", "_"): v for k, v in ov.items()}
+        extra = set(ov) - SETTING_KEYS - {"files"}
+        if extra:
+            raise ConfigError(f"{where}: overrides[{i}]: unknown key {sorted(extra)[0]!r}")
+        cfg.overrides.append((_globs(ov["files"], f"{where}: overrides[{i}].files"),
+                              _setting_values({k: v for k, v in ov.items() if k != "files"}, f"{where}: overrides[{i}]")))
+    if "baseline" in data:
+        if not isinstance(data["baseline"], str):
+            raise ConfigError(f"{where}: `baseline` must be a path")
+        cfg.baseline = str((cfg.root / data["baseline"]))
+    cfg.exclude = _globs(data.get("exclude", []), f"{where}: exclude")
+    train = data.get("train", {})
+    if not isinstance(train, dict):
+        raise ConfigError(f"{where}: `train` must be a table")
+    cfg.train = train
+    return cfg
+
+
+def _globs(v: object, where: str) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return v
+    raise ConfigError(f"{where} must be a glob or a list of globs")
+
+
+def _setting_values(d: dict, where: str) -> dict:
+    out = {}
+    for k, v in d.items():
+        if k == "profile":
+            if v not in PROFILES:
+                raise ConfigError(f"{where}: unknown profile {v!r} (choose {', '.join(PROFILES)})")
+        elif k == "tokenizer":
+            if v is not False and not isinstance(v, str):
+                raise ConfigError(f"{where}: `tokenizer` must be a name, hf:<path>, or false")
+            v = v or None
+        elif k in ("max_tokens", "max_line_bytes"):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ConfigError(f"{where}: `{k}` must be a positive integer")
+        elif k in ("select", "ignore"):
+            v = tuple(x.upper() for x in _globs(v, f"{where}: {k}"))
+        elif k == "severity":
+            if not isinstance(v, dict):
+                raise ConfigError(f"{where}: `severity` must be a table of CODE = \"error\"|\"warning\"|\"info\"")
+            for code, sev in v.items():
+                if sev not in {s.value for s in Severity}:
+                    raise ConfigError(f"{where}: severity.{code} must be error, warning or info, not {sev!r}")
+            v = tuple((c.upper(), s) for c, s in v.items())
+        out[k] = v
+    return out
+
+
+def _settings(values: dict, file: Path | None) -> Settings:
+    try:
+        return replace(Settings(), **values)
+    except ValueError as e:
+        raise ConfigError(f"{file or 'configuration'}: {e}") from None

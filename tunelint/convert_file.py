@@ -1,0 +1,63 @@
+"""`tunelint convert`: a JSONL or JSON-array file in another format → chat-format JSONL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+
+import orjson
+
+from tunelint.linter.convert import ConvertError, to_chat
+from tunelint.linter.example import detect_format
+
+
+class ConvertFailed(ValueError):
+    pass
+
+
+def _records(source: str):
+    """(line, object) pairs from JSONL, or from a JSON array / object document."""
+    with open(source, "rb") as f:
+        data = f.read()
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, list):
+        yield from ((i + 1, o) for i, o in enumerate(doc))
+        return
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            raise ConvertFailed(f"{source}:{number}: invalid JSON ({e.msg}); run `tunelint check` first") from None
+
+
+def convert_file(source: str, output: str) -> tuple[int, Counter]:
+    """Convert every record; write OUTPUT atomically only if all of them convert."""
+    out_lines = []
+    kinds: Counter = Counter()
+    for where, obj in _records(source):
+        if not isinstance(obj, dict):
+            raise ConvertFailed(f"{source}: item {where} is not an object")
+        fmt = detect_format(obj)
+        if fmt is None:
+            raise ConvertFailed(f"{source}: item {where} has no known format (keys: {', '.join(list(obj)[:6])})")
+        try:
+            chat = to_chat(obj, fmt)
+        except ConvertError as e:
+            raise ConvertFailed(f"{source}: item {where}: {e}") from None
+        kinds[fmt] += 1
+        out_lines.append(orjson.dumps(chat))
+    if not out_lines:
+        raise ConvertFailed(f"{source}: no examples to convert")
+    directory = os.path.dirname(os.path.abspath(output))
+    fd, tmp = tempfile.mkstemp(prefix=".tunelint-", dir=directory)
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"\n".join(out_lines) + b"\n")
+    os.replace(tmp, output)
+    return len(out_lines), kinds

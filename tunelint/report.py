@@ -1,0 +1,131 @@
+"""Render findings for people (text) and machines (json, github, sarif)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from tunelint import __version__
+from tunelint.linter.engine import FileReport
+from tunelint.linter.findings import Finding, Severity
+from tunelint.linter.rule import all_rules
+from tunelint.linter.stats import summarize
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    c = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        c[f.severity.value] += 1
+    return c
+
+
+def render_text(reports: list[FileReport], findings: list[Finding], *, colour: bool, show_stats: bool,
+                hidden: int = 0) -> str:
+    out = []
+    for f in findings:
+        loc = click.style(f"{f.path}:{f.line}:{f.column}:", bold=True) if colour else f"{f.path}:{f.line}:{f.column}:"
+        code = click.style(f.code, fg=_COLOURS[f.severity], bold=True) if colour else f.code
+        sev = "" if f.severity is Severity.ERROR else f" [{f.severity.value}]"
+        fix = " [*]" if f.fix is not None and f.fix.safe else ""
+        out.append(f"{loc} {code}{fix} {f.message}{sev}")
+        for r in f.related:
+            out.append(f"    {r.path}:{r.line}:{r.column}: {r.message}")
+    c = counts(findings)
+    total = sum(c.values())
+    if total:
+        fixable = sum(1 for f in findings if f.fix is not None and f.fix.safe)
+        line = f"Found {c['error']} error{'s' * (c['error'] != 1)}, {c['warning']} warning{'s' * (c['warning'] != 1)}, {c['info']} info"
+        line += f" in {len(reports)} file{'s' * (len(reports) != 1)}."
+        if fixable:
+            line += f"\n[*] {fixable} fixable with `tunelint check --fix`."
+        out.append(line)
+    else:
+        out.append(click.style("All checks passed!", fg="green") if colour else "All checks passed!")
+    if hidden:
+        out.append(f"({hidden} finding{'s' * (hidden != 1)} hidden by the baseline)")
+    if show_stats:
+        for r in reports:
+            out.append(render_summary(r))
+    return "\n".join(out)
+
+
+def render_summary(report: FileReport) -> str:
+    s = summarize(report)
+    lines = [f"\n{report.path}: {s['examples']} examples"
+             + (f" ({', '.join(f'{k}: {v}' for k, v in s['formats'].items())})" if s["formats"] else "")]
+    rows = [("messages per example", s["messages_per_example"]),
+            (f"tokens per example ({s['tokenizer']})", s["tokens_per_example"]),
+            ("trainable (assistant) tokens per example", s["trainable_tokens_per_example"])]
+    for label, d in rows:
+        if d:
+            lines.append(f"  {label:<44} min {d['min']}  mean {d['mean']}  p50 {d['p50']}  p90 {d['p90']}  "
+                         f"p95 {d['p95']}  max {d['max']}")
+    if s.get("tokens_per_example"):
+        lines.append(f"  examples over {s['max_tokens']} tokens: {s['over_limit']}")
+    if s.get("token_note"):
+        lines.append(f"  ({s['token_note']})")
+    if "billing" in s:
+        b = s["billing"]
+        lines.append(f"  billed: ~{b['billed_tokens_per_epoch']:,} tokens/epoch x {b['default_epochs']} epochs "
+                     f"(OpenAI default for this size) = ~{b['billed_tokens_total']:,} tokens")
+    return "\n".join(lines)
+
+
+def render_json(reports: list[FileReport], findings: list[Finding], hidden: int = 0) -> str:
+    return json.dumps({
+        "version": __version__,
+        "findings": [f.to_json() for f in findings],
+        "summary": {**counts(findings), "files": len(reports), "baseline_hidden": hidden},
+        "stats": {r.path: summarize(r) for r in reports},
+    }, indent=2, ensure_ascii=False)
+
+
+def render_github(findings: list[Finding]) -> str:
+    """GitHub Actions workflow commands: annotations on the pull request's lines."""
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+    def esc(s: str) -> str:
+        return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(s: str) -> str:
+        return esc(s).replace(":", "%3A").replace(",", "%2C")
+
+    return "\n".join(
+        f"::{level[f.severity]} title={prop(f.code + ' ' + f.name)},file={prop(f.path)},line={f.line},"
+        f"col={f.column},endLine={f.end_line},endColumn={f.end_column}::{esc(f.code + ' ' + f.message)}"
+        for f in findings
+    )
+
+
+def render_sarif(findings: list[Finding]) -> str:
+    rules = all_rules()
+    index = {r.code: i for i, r in enumerate(rules)}
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "tunelint", "version": __version__,
+                "rules": [{"id": r.code, "name": r.name, "shortDescription": {"text": r.summary},
+                           "fullDescription": {"text": r.doc},
+                           "defaultConfiguration": {"level": level[r.severity]}} for r in rules],
+            }},
+            "results": [{
+                "ruleId": f.code, "ruleIndex": index[f.code], "level": level[f.severity],
+                "message": {"text": f.message},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": f.path.replace(os.sep, "/")},
+                    "region": {"startLine": f.line, "startColumn": f.column, "endLine": f.end_line,
+                               "endColumn": f.end_column}}}],
+                "relatedLocations": [{"id": i, "message": {"text": r.message}, "physicalLocation": {
+                    "artifactLocation": {"uri": r.path.replace(os.sep, "/")},
+                    "region": {"startLine": r.line, "startColumn": r.column}}} for i, r in enumerate(f.related)],
+            } for f in findings],
+        }],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False)
