@@ -185,9 +185,9 @@ class Linter:
 
     def _lint_batch(self, report: FileReport, batch: list[SourceLine], idx: list[DatasetIndex]) -> None:
         s = report.settings
-        results = self._results(s, [ln.text for ln in batch if ln.text is not None])
-        it = iter(results)
         stats = report.stats
+        results = self._results(s, [ln.text for ln in batch if ln.text is not None], stats)
+        it = iter(results)
         for ln in batch:
             stats.lines += 1
             shift = 1 if ln.bom else 0
@@ -221,7 +221,7 @@ class Linter:
             if self.progress:
                 self.progress(ln.size + 1)
 
-    def _results(self, settings: Settings, texts: list[str]) -> list[LineResult]:
+    def _results(self, settings: Settings, texts: list[str], stats: FileStats) -> list[LineResult]:
         cache = self._cache(settings)
         keys = [cache.key(t) for t in texts] if cache else []
         known = cache.get_many(keys) if cache else {}
@@ -231,6 +231,8 @@ class Linter:
         for i in miss_pos:
             unique.setdefault(texts[i], len(unique))
         todo = list(unique)
+        stats.analysed += len(todo)
+        stats.cached += len(texts) - len(miss_pos)
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
             computed = self._workers.map(settings, todo)
         else:

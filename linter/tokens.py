@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 TIKTOKEN_ENCODINGS = ("o200k_base", "cl100k_base")
@@ -33,16 +33,21 @@ class ExampleTokens:
 
 
 def _bundled_file(filename: str) -> bytes | None:
-    """Decompressed bytes of `filename` from an installed offline package, or None."""
-    candidates = [("bpe_openai.data", filename + ".gz"), ("tiktoken_ext.data", filename)]
+    """Decompressed bytes of `filename` from an installed offline package, or None.
+
+    Found with find_spec, without importing the packages: importing bpe_openai builds its own
+    encodings (half a second), and we only want its data file."""
+    candidates = [("bpe_openai", filename + ".gz"), ("tiktoken_ext", filename)]
     for package, name in candidates:
         try:
-            ref = resources.files(package).joinpath(name)
-            if ref.is_file():
-                data = ref.read_bytes()
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            spec = None
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            path = Path(folder) / "data" / name
+            if path.is_file():
+                data = path.read_bytes()
                 return gzip.decompress(data) if name.endswith(".gz") else data
-        except (ModuleNotFoundError, FileNotFoundError):
-            continue
     return None
 
 

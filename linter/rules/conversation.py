@@ -9,6 +9,15 @@ from ..findings import Severity
 from ..rule import Violation, rule
 
 
+KNOWN_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+
+def unknown_role(msgs: list) -> bool:
+    """Structure rules stay quiet when a role is unknown: TL104 names it, and guessing what the
+    conversation would be with the right role only adds noise."""
+    return any(isinstance(m, dict) and m.get("role") not in KNOWN_ROLES for m in msgs)
+
+
 def trained(m: dict) -> bool:
     return m.get("role") == "assistant" and m.get("weight", 1) != 0
 
@@ -24,6 +33,8 @@ def no_trainable_assistant(ex: Example) -> Iterator[Violation]:
     if not msgs:
         return
     assistants = [m for m in msgs if m.get("role") == "assistant"]
+    if not assistants and unknown_role(msgs):
+        return
     if not assistants:
         yield Violation("no assistant message: the example teaches nothing", ("messages",), part="key")
     elif not any(trained(m) for m in assistants):
@@ -139,7 +150,7 @@ def no_user_message(ex: Example) -> Iterator[Violation]:
     """
     msgs = [m for m in ex.chat if isinstance(m, dict)]
     roles = [m.get("role") for m in msgs]
-    if "assistant" in roles:
+    if "assistant" in roles and not unknown_role(msgs):
         first = roles.index("assistant")
         if not any(r in ("user", "tool", "function") for r in roles[:first]):
             yield Violation("no user message before the first assistant answer", ("messages", first))

@@ -1,0 +1,77 @@
+"""The per-line cache: keyed by line content, so edits, moves and renames reuse it."""
+
+import json
+
+from tunelint.linter.engine import Linter
+from tunelint.linter.settings import Settings
+
+S = Settings(profile="hf")
+
+
+def lines(n, salt=""):
+    return [json.dumps({"messages": [{"role": "user", "content": f"question {i}{salt}"},
+                                     {"role": "assistant", "content": f"answer {i}"}]}) for i in range(n)]
+
+
+def lint(path):
+    with Linter(jobs=1) as linter:
+        return linter.lint_paths([str(path)], lambda _: S)[0]
+
+
+def test_warm_run_analyses_only_changed_lines_and_gives_the_same_findings(tmp_path):
+    p = tmp_path / "train.jsonl"
+    data = lines(300)
+    data[5] = data[5].replace('"assistant"', '"bot"')
+    p.write_text("\n".join(data) + "\n")
+    cold = lint(p)
+    assert (cold.stats.analysed, cold.stats.cached) == (300, 0)
+    data[7] = data[7].replace("question 7", "question seven")
+    data[9] = data[9].replace('"user"', '"human"')
+    p.write_text("\n".join(data) + "\n")
+    warm = lint(p)
+    assert (warm.stats.analysed, warm.stats.cached) == (2, 298)
+    assert [(f.line, f.code) for f in warm.findings] == [(5 + 1, "TL104"), (9 + 1, "TL104")]
+
+
+def test_renamed_and_reordered_file_reuses_the_cache(tmp_path):
+    p = tmp_path / "a.jsonl"
+    data = lines(100)
+    p.write_text("\n".join(data) + "\n")
+    lint(p)
+    q = tmp_path / "b.jsonl"
+    q.write_text("\n".join(reversed(data)) + "\n")
+    assert lint(q).stats.analysed == 0
+
+
+def test_no_cache_and_a_corrupt_cache_still_lint(tmp_path, monkeypatch):
+    p = tmp_path / "train.jsonl"
+    p.write_text("\n".join(lines(10)) + "\n")
+    with Linter(use_cache=False, jobs=1) as linter:
+        assert linter.lint_paths([str(p)], lambda _: S)[0].stats.analysed == 10
+    cache_dir = tmp_path / "broken"
+    cache_dir.mkdir()
+    (cache_dir / "lines.sqlite3").write_bytes(b"this is not sqlite")
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(cache_dir))
+    assert lint(p).findings == []
+
+
+def test_settings_change_invalidates(tmp_path):
+    p = tmp_path / "train.jsonl"
+    p.write_text("\n".join(lines(5)) + "\n")
+    lint(p)
+    with Linter(jobs=1) as linter:
+        r = linter.lint_paths([str(p)], lambda _: Settings(profile="hf", max_tokens=5))[0]
+    assert r.stats.analysed == 5
+    assert {f.code for f in r.findings} == {"TL701", "TL703"}
+
+
+def test_parallel_workers_give_the_same_findings_as_one_process(tmp_path):
+    p = tmp_path / "train.jsonl"
+    data = lines(4000, salt=" x")
+    for i in range(0, 4000, 97):
+        data[i] = data[i].replace('"assistant"', '"bot"')
+    p.write_text("\n".join(data) + "\n")
+    with Linter(use_cache=False, jobs=2) as two, Linter(use_cache=False, jobs=1) as one:
+        a = two.lint_paths([str(p)], lambda _: S)[0].findings
+        b = one.lint_paths([str(p)], lambda _: S)[0].findings
+    assert a == b and len(a) == len(range(0, 4000, 97))

@@ -1,0 +1,89 @@
+"""Properties that must hold for any input: no crash, and a line's findings do not depend on
+the lines around it."""
+
+import json
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tunelint.linter.engine import Linter
+from tunelint.linter.settings import Settings
+
+SEEDS = [
+    {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"},
+                  {"role": "assistant", "content": "Paris."}]},
+    {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                               {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
+                  {"role": "assistant", "content": "A chart.", "weight": 1}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}}],
+     "messages": [{"role": "user", "content": "call f"},
+                  {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"x\": 1}"}}]},
+                  {"role": "tool", "tool_call_id": "c1", "content": "ok"}, {"role": "assistant", "content": "Done."}]},
+    {"input": {"messages": [{"role": "user", "content": "Hi"}]},
+     "preferred_output": [{"role": "assistant", "content": "Hello!"}],
+     "non_preferred_output": [{"role": "assistant", "content": "Go away."}]},
+]
+SEED_LINES = [json.dumps(s, ensure_ascii=False) for s in SEEDS]
+ALPHABET = '{}[]",:\\ \t\r\n0123456789.eE+-abcnulltrueNaN\ufeff\u00e9\u2028\ud83d\ude00\x00'
+
+
+@st.composite
+def mutated_line(draw):
+    line = draw(st.sampled_from(SEED_LINES))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["delete", "insert", "replace", "truncate", "swap"]))
+        if not line:
+            break
+        i = draw(st.integers(0, len(line) - 1))
+        if op == "delete":
+            line = line[:i] + line[i + 1 :]
+        elif op == "insert":
+            line = line[:i] + draw(st.sampled_from(ALPHABET)) + line[i:]
+        elif op == "replace":
+            line = line[:i] + draw(st.sampled_from(ALPHABET)) + line[i + 1 :]
+        elif op == "truncate":
+            line = line[:i]
+        else:
+            j = draw(st.integers(0, len(line) - 1))
+            a, b = sorted((i, j))
+            line = line[:a] + line[b:] + line[a:b]
+    return line.replace("\n", " ")
+
+
+_linter = Linter(use_cache=False, jobs=1)
+_settings = Settings(profile="hf", tokenizer="o200k_base", max_tokens=64)
+
+
+def _per_line(report, number):
+    return sorted((f.code, f.column, f.end_column, f.message) for f in report.findings
+                  if f.line == number and f.code not in ("TL801", "TL802", "TL006", "TL005", "TL003"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutated_line(), min_size=1, max_size=6))
+def test_mutated_lines_never_crash_and_lint_the_same_alone_or_in_a_file(lines):
+    whole = _linter.lint_text("\n".join(lines) + "\n", "train.jsonl", _settings)
+    for number, line in enumerate(lines, 1):
+        if number == 1 and line.startswith("\ufeff"):
+            continue  # a BOM only means something at the start of the file
+        if not line.strip("\ufeff \t\r"):
+            continue  # alone, a blank line is an empty file (TL003): a file-level finding
+        alone = _linter.lint_text(line + "\n", "train.jsonl", _settings)
+        assert _per_line(alone, 1) == _per_line(whole, number)
+    for f in whole.findings:
+        assert 1 <= f.line <= max(len(lines), 1)
+        assert 1 <= f.column < f.end_column or f.end_line > f.line
+
+
+def test_file_and_text_paths_agree_on_a_random_mix(tmp_path):
+    rnd = random.Random(7)
+    lines = [rnd.choice(SEED_LINES) for _ in range(50)]
+    lines[3] = lines[3][:-5]
+    lines[10] = lines[10].replace('"user"', '"human"')
+    text = "\n".join(lines) + "\n"
+    p = tmp_path / "train.jsonl"
+    p.write_text(text, encoding="utf-8")
+    a = _linter.lint_text(text, str(p), _settings).findings
+    b = _linter.lint_paths([str(p)], lambda _: _settings)[0].findings
+    assert a == b
