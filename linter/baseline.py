@@ -20,7 +20,7 @@ class BaselineError(ValueError):
 
 
 def _key(f: Finding, report: FileReport, root: Path) -> tuple[str, str, str]:
-    return (_rel(f.path, root), f.code, report.line_hashes.get(f.line, ""))
+    return (_rel(f.path, root), f.code, report.line_hash(f.line))
 
 
 def _rel(path: str, root: Path) -> str:

@@ -40,11 +40,18 @@ class FileReport:
     settings: Settings
     findings: list[Finding] = field(default_factory=list)
     stats: FileStats = field(default_factory=FileStats)
-    line_hashes: dict[int, str] = field(default_factory=dict)  # line → short content hash, for baselines
+    # a 64-bit hash of each line's content (index: line - 1), so baselines can match findings by
+    # content; 8 bytes a line keeps memory bounded on huge files
+    line_hashes: array = field(default_factory=lambda: array("Q"))
+
+    def line_hash(self, line: int) -> str:
+        i = line - 1
+        return f"{self.line_hashes[i]:016x}" if 0 <= i < len(self.line_hashes) else ""
 
 
-def line_hash(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+def line_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
 class _Workers:
@@ -190,6 +197,7 @@ class Linter:
         it = iter(results)
         for ln in batch:
             stats.lines += 1
+            report.line_hashes.append(0)
             shift = 1 if ln.bom else 0
             if ln.bom and s.enabled("TL005"):
                 report.findings.append(_finding(report.path, ln.number, 1, 2, "TL005", None,
@@ -204,7 +212,7 @@ class Linter:
                     report.findings.append(_finding(report.path, ln.number, start + 1, end + 1, code, None, message, s))
                 continue
             r = next(it)
-            report.line_hashes[ln.number] = line_hash(ln.text)
+            report.line_hashes[-1] = line_hash(ln.text)
             for lf in r.findings:
                 if s.enabled(lf.code):
                     report.findings.append(_from_line(report.path, ln.number, lf, shift, s))

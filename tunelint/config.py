@@ -130,7 +130,7 @@ def parse_config(data: dict, file: Path | None) -> Config:
     if unknown:
         raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
     cfg = Config(file=file, root=file.parent.resolve() if file else Path.cwd())
-    cfg.base = _setting_values({k: v for k, v in data.items() if k in SETTING_KEYS}, where)
+    cfg.base = _setting_values({k: v for k, v in data.items() if k in SETTING_KEYS}, where, cfg.root)
     splits = data.get("splits", {})
     if not isinstance(splits, dict) or set(splits) - set(SPLITS):
         raise ConfigError(f"{where}: `splits` must be a table with keys {', '.join(SPLITS)}")
@@ -143,7 +143,7 @@ def parse_config(data: dict, file: Path | None) -> Config:
         if extra:
             raise ConfigError(f"{where}: overrides[{i}]: unknown key {sorted(extra)[0]!r}")
         cfg.overrides.append((_globs(ov["files"], f"{where}: overrides[{i}].files"),
-                              _setting_values({k: v for k, v in ov.items() if k != "files"}, f"{where}: overrides[{i}]")))
+                              _setting_values({k: v for k, v in ov.items() if k != "files"}, f"{where}: overrides[{i}]", cfg.root)))
     if "baseline" in data:
         if not isinstance(data["baseline"], str):
             raise ConfigError(f"{where}: `baseline` must be a path")
@@ -164,7 +164,7 @@ def _globs(v: object, where: str) -> list[str]:
     raise ConfigError(f"{where} must be a glob or a list of globs")
 
 
-def _setting_values(d: dict, where: str) -> dict:
+def _setting_values(d: dict, where: str, root: Path) -> dict:
     out = {}
     for k, v in d.items():
         if k == "profile":
@@ -174,6 +174,8 @@ def _setting_values(d: dict, where: str) -> dict:
             if v is not False and not isinstance(v, str):
                 raise ConfigError(f"{where}: `tokenizer` must be a name, hf:<path>, or false")
             v = v or None
+            if v and v.startswith("hf:") and not os.path.isabs(v[3:]):
+                v = "hf:" + str(root / v[3:])  # relative to the config file, like every path in it
         elif k in ("max_tokens", "max_line_bytes"):
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ConfigError(f"{where}: `{k}` must be a positive integer")
