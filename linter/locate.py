@@ -56,12 +56,14 @@ class ScanError(ValueError):
 _WS = " \t\r\n"
 _LITERALS = {"true": True, "false": False, "null": None}
 _NON_FINITE = ("NaN", "Infinity", "-Infinity")
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class _Scanner:
     def __init__(self, text: str):
         self.s = text
         self.n = len(text)
+        self.last = len(text.rstrip(_WS))  # end of the text without trailing whitespace
         self.loc = Locations()
 
     def ws(self, i: int) -> int:
@@ -151,14 +153,22 @@ class _Scanner:
             c = s[j]
             if c == '"':
                 chunks.append(s[start:j])
-                return j + 1, "".join(chunks)
+                text = "".join(chunks)
+                if "\\u" in s[i:j]:  # join escaped surrogate pairs as JSON parsers do
+                    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+                return j + 1, text
             if c == "\\":
                 chunks.append(s[start:j])
                 if j + 1 >= n:
                     break
                 e = s[j + 1]
                 if e == "u":
-                    chunks.append(chr(int(s[j + 2 : j + 6], 16)) if j + 6 <= n else "")
+                    digits = s[j + 2 : j + 6]
+                    if not all(d in _HEX for d in digits):
+                        raise ScanError("invalid \\u escape: expected four hex digits", j)
+                    if len(digits) < 4:
+                        break  # the line ends inside the escape
+                    chunks.append(chr(int(digits, 16)))
                     j += 6
                 else:
                     chunks.append({"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(e, e))
@@ -177,6 +187,9 @@ class _Scanner:
         for lit in _LITERALS:
             if s.startswith(lit, i):
                 return i + len(lit)
+        rest = s[i : self.last] if self.last - i < 9 else ""  # the line ends within a literal's length
+        if rest and any(lit.startswith(rest) for lit in (*_LITERALS, *_NON_FINITE)):
+            raise ScanError(f"unexpected end of line: the value {rest!r} is cut short", self.n)
         j = i
         while j < self.n and s[j] in "+-0123456789.eE":
             j += 1

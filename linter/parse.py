@@ -82,6 +82,14 @@ def _scan_violation(text: str, e: ScanError) -> Violation:
         return Violation(f"the line ends before the JSON is complete ({msg}): truncated, or a closing "
                          "bracket or quote is missing", columns=(max(len(text) - 1, 0), len(text)), code="TL009")
     if msg.startswith("more than one JSON value"):
+        rest = text[pos:].rstrip()
+        if rest == ",":  # the items of a JSON array, one per line
+            return Violation("invalid JSON: a comma after the example (JSONL lines are not separated by commas)",
+                             columns=(pos, pos + 1), code="TL008",
+                             fix=RawEdits((Edit(pos, pos + 1, ""),), "Remove the trailing comma"))
+        if rest[:1] in ("}", "]"):
+            return Violation(f"invalid JSON: an extra {rest[0]!r} after the end of the example",
+                             columns=(pos, pos + 1), code="TL008")
         fix = None
         try:
             orjson.loads(text[pos:])

@@ -53,5 +53,14 @@ def identical_preference_outputs(ex: Example) -> Iterator[Violation]:
     """
     a, b = ex.obj.get("preferred_output"), ex.obj.get("non_preferred_output")
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) == 1:
-        if isinstance(a[0], dict) and isinstance(b[0], dict) and content_text(a[0]).strip() == content_text(b[0]).strip():
+        if isinstance(a[0], dict) and isinstance(b[0], dict) and _said(a[0]) == _said(b[0]):
             yield Violation("preferred and non-preferred outputs are identical", ("non_preferred_output",))
+
+
+def _said(m: dict) -> tuple:
+    """What an output message says: its text, and the functions it calls with their arguments
+    (two outputs that differ only in a call's arguments are a real preference)."""
+    calls = m.get("tool_calls")
+    if isinstance(calls, list):
+        calls = [c.get("function") if isinstance(c, dict) else c for c in calls]
+    return content_text(m).strip(), calls

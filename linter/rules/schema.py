@@ -126,7 +126,8 @@ def unknown_key(ex: Example) -> Iterator[Violation]:
     missing; services reject unknown keys or ignore them silently.
     """
     allowed = ex.profile.example_keys
-    for key in ex.obj:
+    supported = ex.format in ex.profile.formats  # else TL109 reports the whole example
+    for key in ex.obj if supported else ():
         if key not in allowed:
             yield Violation(f"unknown key {key!r} on the example (the {ex.profile.name} profile accepts: "
                             f"{', '.join(sorted(k for k in allowed if k in _SHOWN_KEYS[ex.format]))})", (key,), part="key")

@@ -9,7 +9,7 @@ from ..rule import Violation, rule
 from .conversation import trained
 
 
-@rule("TL701", "too-many-tokens", "error", formats={"chat", "preference"})
+@rule("TL701", "too-many-tokens", "error")
 def too_many_tokens(ex: Example) -> Iterator[Violation]:
     """The example has more tokens than the limit (`max_tokens`, else the profile's).
 

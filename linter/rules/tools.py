@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 import orjson
+from referencing.exceptions import Unresolvable
 
 from ..example import Example
 from ..rule import ReplaceValue, Violation, rule
@@ -104,6 +106,37 @@ def invalid_tool_definition(ex: Example) -> Iterator[Violation]:
                 v = validator_for(params)
                 if isinstance(v, str):
                     yield Violation(f"`parameters` is not a valid JSON Schema: {v}", p + ("function", "parameters"))
+                else:
+                    for ref in _dangling_refs(params, params):
+                        yield Violation(f"`parameters` refers to {ref!r}, which cannot be resolved "
+                                        "(only references inside the schema, like '#/$defs/Name', work)",
+                                        p + ("function", "parameters"))
+                        break
+
+
+def _dangling_refs(schema: object, node: object) -> Iterator[str]:
+    """`$ref`s in `node` that point at nothing inside `schema`, or at another document (never
+    fetched). Fragments that are not JSON pointers (`#name` anchors) are left to jsonschema."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not (ref.startswith("#") and ref[1:2] not in ("", "/")):
+            target = schema if ref.startswith("#") else None
+            for token in ref[2:].split("/") if ref.startswith("#/") else ():
+                token = unquote(token).replace("~1", "/").replace("~0", "~")
+                if isinstance(target, dict) and token in target:
+                    target = target[token]
+                elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+                    target = target[int(token)]
+                else:
+                    target = None
+                    break
+            if target is None:
+                yield ref
+        for value in node.values():
+            yield from _dangling_refs(schema, value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _dangling_refs(schema, value)
 
 
 @rule("TL302", "malformed-tool-call", "error", formats={"chat", "preference"})
@@ -213,7 +246,10 @@ def tool_arguments_schema(ex: Example) -> Iterator[Violation]:
             continue
         if not isinstance(args, dict):
             continue
-        errors = sorted(v.iter_errors(args), key=lambda e: list(e.path))
+        try:
+            errors = sorted(v.iter_errors(args), key=lambda e: list(e.path))
+        except Unresolvable:
+            continue  # a `$ref` that goes nowhere: TL301 reports the schema
         for e in errors[:3]:
             where = ".".join(str(x) for x in e.path)
             yield Violation(f"arguments for {fn['name']!r}{' at ' + where if where else ''}: {e.message}",
@@ -251,16 +287,24 @@ def duplicate_tool_call_id(ex: Example) -> Iterator[Violation]:
     **Why is this bad?** Tool answers are matched to calls by id; with duplicates the answer
     can belong to either call.
     """
-    first: dict[str, tuple] = {}
-    for p, c in tool_calls(ex):
-        cid = c.get("id")
-        if not isinstance(cid, str):
-            continue
-        if cid in first:
-            yield Violation(f"tool call id {cid!r} is used twice", p + ("id",),
-                            related=((first[cid] + ("id",), "first use"),))
-        else:
-            first[cid] = p
+    shared: dict[str, tuple] = {}
+    for path, msgs in ex.conversations():
+        # a preference example's two outputs are alternatives: each continues the input alone
+        first = dict(shared)
+        for i, m in enumerate(msgs):
+            calls = m.get("tool_calls") if isinstance(m, dict) else None
+            for j, c in enumerate(calls if isinstance(calls, list) else ()):
+                cid = c.get("id") if isinstance(c, dict) else None
+                if not isinstance(cid, str):
+                    continue
+                p = path + (i, "tool_calls", j)
+                if cid in first:
+                    yield Violation(f"tool call id {cid!r} is used twice", p + ("id",),
+                                    related=((first[cid] + ("id",), "first use"),))
+                else:
+                    first[cid] = p
+        if path == ("input", "messages"):
+            shared = first
 
 
 @rule("TL307", "orphan-tool-message", "error", formats={"chat", "preference"})
