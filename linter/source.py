@@ -138,5 +138,6 @@ def text_lines(text: str) -> Iterator[SourceLine]:
         bom = number == 1 and body.startswith("\ufeff")
         if bom:
             body = body[1:]
-        yield SourceLine(number, body, offset, len(body), crlf, bom)
+        size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+        yield SourceLine(number, body, offset, size, crlf, bom)
         offset += len(line) + 1

@@ -14,13 +14,16 @@ CONTROL_TOKEN_RE = re.compile(
     r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>"
 )
 ROLE_MARKER_RE = re.compile(
-    r"^(?:#{1,3}\s*)?(?:User|Assistant|Human|AI|System|### Instruction|### Response)\s*:", re.MULTILINE
+    r"^(?:#{1,3}\s*)?(?:User|Assistant|Human|Instruction|Response)\s*:", re.MULTILINE
 )
 PLACEHOLDER_WHOLE = {
     "todo", "tbd", "fixme", "placeholder", "<placeholder>", "[placeholder]", "n/a", "...", "xxx",
     "lorem ipsum", "insert answer here", "your answer here", "answer here",
 }
-PLACEHOLDER_RE = re.compile(r"lorem ipsum dolor|\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}|\[(?:INSERT|TODO|PLACEHOLDER)[^\]]*\]", re.IGNORECASE)
+PLACEHOLDER_RE = re.compile(r"lorem ipsum dolor|\[(?:INSERT|TODO|PLACEHOLDER)\b[^\]]*\]", re.IGNORECASE)
+# An unrendered template variable, when it is the whole text ("{{answer}}"); inside longer text
+# it is more often a Jinja or Handlebars example than a failed render.
+TEMPLATE_VAR_RE = re.compile(r"^\{\{?\s*[A-Za-z_][A-Za-z0-9_.]*\s*\}\}?$")
 
 
 @rule("TL601", "template-tokens-in-text", "warning", formats={"chat", "preference"})
@@ -84,7 +87,7 @@ def placeholder_text(ex: Example) -> Iterator[Violation]:
     for path, m in ex.messages():
         for rel, text in text_parts(m):
             t = text.strip()
-            if t.lower() in PLACEHOLDER_WHOLE:
+            if t.lower() in PLACEHOLDER_WHOLE or TEMPLATE_VAR_RE.match(t):
                 yield Violation(f"{m.get('role', 'message')} text is a placeholder: {t!r}", path + rel)
                 continue
             hit = PLACEHOLDER_RE.search(text)

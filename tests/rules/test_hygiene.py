@@ -134,7 +134,6 @@ def test_whole_text_placeholder_is_placeholder_text(content):
 
 
 @pytest.mark.parametrize("content", [
-    "The answer is {{answer}}.",
     "[INSERT question here]",
     "Lorem ipsum dolor sit amet.",
 ])
@@ -145,7 +144,14 @@ def test_unrendered_template_inside_text_is_placeholder_text(content):
     assert "contains a placeholder" in f.message
 
 
+def test_a_whole_text_that_is_a_template_variable_is_placeholder_text():
+    line = chat(user("Question?"), assistant("{{answer}}"))
+    f = one(line, "TL604")
+    assert_at(f, 1, span(line, json.dumps("{{answer}}")))
+
+
 @pytest.mark.parametrize("content", [
+    "In Jinja, write {{ user_name }} to print a variable.",
     "What is on my todo list?",
     "Use {name} in an f-string.",
     "Type {{ }} to escape braces.",
