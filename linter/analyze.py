@@ -13,6 +13,7 @@ import orjson
 from .convert import ConvertError, to_chat
 from .example import Example, detect_format
 from .findings import Edit, Fix, Severity
+from .hf_tokens import ChatTemplateError
 from .locate import Locations, locate
 from .profiles import get_profile
 from .rule import RawEdits, ReplaceKey, ReplaceValue, Violation
@@ -105,7 +106,7 @@ class Analyzer:
                     return ExampleTokens(n, n, 0, n, (n,))
                 return None
             return self.counter.count_messages(to_chat(obj, fmt)["messages"])
-        except (ConvertError, TypeError, AttributeError):
+        except (ConvertError, ChatTemplateError, TypeError, AttributeError):
             return None
 
     def _resolve(self, text: str, violations: list[Violation], loc: Locations | None) -> tuple[LineFinding, ...]:
@@ -164,7 +165,8 @@ def _not_object(obj: object) -> Violation:
         msg = (f"a JSON array of {len(obj)} items on one line; JSONL needs one example object per line"
                if n else "the line is a JSON array, not an example object")
         return Violation(msg, (), code="TL012")
-    return Violation(f"the line is a JSON {type(obj).__name__}, not an example object", (), code="TL012")
+    kind = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}[type(obj)]
+    return Violation(f"the line is a JSON {kind}, not an example object", (), code="TL012")
 
 
 _NEAR_MISSES = {"message": "messages", "Messages": "messages", "conversation": "conversations",

@@ -4,6 +4,7 @@ they come from)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .findings import Severity
 from .profiles import get_profile
@@ -48,7 +49,27 @@ class Settings:
     def fingerprint(self) -> str:
         """What per-line results depend on: everything but output-only options."""
         codes = ",".join(r.code for r in self.enabled_rules())
-        return f"{self.profile}|{self.tokenizer}|{self.limit}|{self.max_line_bytes}|{codes}"
+        return f"{self.profile}|{self.tokenizer}|{_files_stamp(self.tokenizer)}|{self.limit}|{self.max_line_bytes}|{codes}"
+
+
+def _files_stamp(tokenizer: str | None) -> str:
+    """For a local HF tokenizer: size and mtime of the files that decide counts, so editing
+    the template or the vocabulary invalidates cached counts."""
+    if not tokenizer or not tokenizer.startswith("hf:"):
+        return ""
+    folder = Path(tokenizer[3:])
+    parts = []
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "chat_template.json",
+                 "special_tokens_map.json", "generation_config.json"):
+        try:
+            st = (folder / name).stat()
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            continue
+    templates = folder / "additional_chat_templates"
+    if templates.is_dir():
+        parts += [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(templates.glob("*.jinja"))]
+    return ";".join(parts)
 
 
 DEFAULT = Settings()

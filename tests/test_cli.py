@@ -201,3 +201,18 @@ def test_tokenizer_none_skips_token_rules(tmp_path, fmt):
     p = write(tmp_path, "train.jsonl", [GOOD])
     r = check("--tokenizer", "none", "--format", fmt, str(p))
     assert r.exit_code == 0
+
+
+def test_hf_tokenizer_counts_through_the_cli_and_template_edits_invalidate_the_cache(tmp_path):
+    from tests.hf_fixtures import CHATML, build_tokenizer
+
+    folder = build_tokenizer(tmp_path / "tok")
+    p = write(tmp_path, "train.jsonl", [GOOD] * 2)
+    args = ["check", "--no-stats", "--format", "json", "--profile", "hf", "--tokenizer", f"hf:{folder}", str(p)]
+    first = json.loads(CliRunner().invoke(main, args).output)["stats"][str(p)]
+    assert first["tokenizer"] == f"hf:{folder}"
+    assert first["tokens_per_example"]["min"] > 0
+    # a different template (one more line per turn) must change the count, not hit the cache
+    build_tokenizer(folder, CHATML.replace("<|im_start|>", "<|im_start|>\n"))
+    second = json.loads(CliRunner().invoke(main, args).output)["stats"][str(p)]
+    assert second["tokens_per_example"]["min"] > first["tokens_per_example"]["min"]
