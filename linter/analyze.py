@@ -6,7 +6,7 @@ line, so it can be cached by the line's text and reused wherever the same line a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -19,6 +19,8 @@ from .profiles import get_profile
 from .rule import RawEdits, ReplaceKey, ReplaceValue, Violation
 from .settings import Settings
 
+DUPLICATE_CODES = ("TL901", "TL902", "TL903", "TL904", "TL905")
+NEAR_CODES = ("TL902", "TL904", "TL905")
 FORMAT_INDEX = {None: 0, "chat": 1, "preference": 2, "prompt_completion": 3, "sharegpt": 4, "alpaca": 5, "text": 6}
 
 
@@ -43,6 +45,7 @@ class LineResult:
     trainable: int = -1
     messages: int = 0
     is_example: bool = False  # a JSON object (counts towards the dataset's size)
+    dedupe: object = None  # dedupe.Signature when duplicate rules are on
 
 
 class Analyzer:
@@ -61,18 +64,39 @@ class Analyzer:
             fmt: [r for r in rules if not r.formats or fmt in r.formats] for fmt in FORMAT_INDEX if fmt
         }
         self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer}
+        self.signer = None
+        if any(settings.enabled(c) for c in DUPLICATE_CODES):
+            from .dedupe import Signer
+
+            near = any(settings.enabled(c) for c in NEAR_CODES)
+            self.signer = Signer(casefold=settings.duplicate_casefold, near=near)
 
     def analyze(self, text: str) -> LineResult:
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: list[str]) -> list[LineResult]:
+        """Analyse lines; duplicate signatures are computed for the whole batch at once."""
+        pairs = [self._analyze(t) for t in texts]
+        if self.signer is None:
+            return [r for r, _ in pairs]
+        todo = [i for i, (_, c) in enumerate(pairs) if c is not None]
+        sigs = self.signer.sign([pairs[i][1] for i in todo])
+        out = [r for r, _ in pairs]
+        for i, sig in zip(todo, sigs):
+            out[i] = replace(out[i], dedupe=sig)
+        return out
+
+    def _analyze(self, text: str) -> tuple[LineResult, tuple | None]:
         from .parse import parse_line
 
         obj, violations = parse_line(text)
         if obj is None:
-            return LineResult(None, self._resolve(text, violations, None))
+            return LineResult(None, self._resolve(text, violations, None)), None
         if not isinstance(obj, dict):
-            return LineResult(None, self._resolve(text, violations + [_not_object(obj)], None))
+            return LineResult(None, self._resolve(text, violations + [_not_object(obj)], None)), None
         fmt = detect_format(obj)
         if fmt is None:
-            return LineResult(None, self._resolve(text, violations + [_unknown_format(obj)], None), is_example=True)
+            return LineResult(None, self._resolve(text, violations + [_unknown_format(obj)], None), is_example=True), None
         ex = Example(obj, fmt, self.profile, self.options)
         tokens = trainable = -1
         if self.counter is not None:
@@ -85,7 +109,12 @@ class Analyzer:
                 v.code = r.code
                 violations.append(v)
         n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
-        return LineResult(fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True)
+        compare = None
+        if self.signer is not None:
+            from .dedupe import comparable_texts
+
+            compare = comparable_texts(obj, fmt)
+        return LineResult(fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True), compare
 
     def _count(self, ex: Example):
         obj, fmt = ex.obj, ex.format

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .analyze import Analyzer, LineFinding, LineResult
+from .analyze import DUPLICATE_CODES, Analyzer, LineFinding, LineResult
 from .cache import LineCache, open_cache
 from .findings import Edit, Finding, Fix, Related, Severity
 from .indexes import DatasetIndex, FormatIndex, SizeIndex
@@ -91,7 +92,7 @@ def _init_worker(settings: Settings) -> None:
 
 
 def _work(texts: list[str]) -> list[LineResult]:
-    return [_worker_analyzer.analyze(t) for t in texts]
+    return _worker_analyzer.analyze_many(texts)
 
 
 class Linter:
@@ -137,17 +138,19 @@ class Linter:
     # -- entry points ---------------------------------------------------------------------
 
     def lint_paths(self, paths: Iterable[str], settings_for: Callable[[str], Settings],
-                   indexes: Callable[[dict[str, Settings]], list[DatasetIndex]] | None = None) -> list[FileReport]:
+                   split_of: Callable[[str], str | None] | None = None) -> list[FileReport]:
+        """Lint files together: cross-file findings (duplicates, leakage) use `split_of`
+        (train / validation / test, default: from file names)."""
         paths = list(paths)
         settings = {p: settings_for(p) for p in paths}
-        idx = (indexes or default_indexes)(settings)
+        idx = default_indexes(settings, {p: (split_of or split_from_name)(p) for p in paths}, paths)
         reports = [self._lint_file(p, settings[p], idx) for p in paths]
         _add_index_findings(reports, idx)
         return reports
 
     def lint_text(self, text: str, path: str, settings: Settings) -> FileReport:
         """Lint an in-memory document (an editor buffer), exactly as the file would be."""
-        idx = default_indexes({path: settings})
+        idx = default_indexes({path: settings}, {path: split_from_name(path)}, [path])
         report = FileReport(path, settings)
         if not text.strip("\ufeff \t\r\n"):
             report.findings.append(_file_finding(path, "TL003", "the file is empty" if not text else "the file has only whitespace", settings))
@@ -244,8 +247,7 @@ class Linter:
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
             computed = self._workers.map(settings, todo)
         else:
-            a = self.analyzer(settings)
-            computed = [a.analyze(t) for t in todo]
+            computed = self.analyzer(settings).analyze_many(todo)
         if cache:
             cache.put_many((cache.key(t), r) for t, r in zip(todo, computed))
             out = [known.get(k) for k in keys]
@@ -256,17 +258,38 @@ class Linter:
         return out
 
 
-def default_indexes(settings: dict[str, Settings]) -> list[DatasetIndex]:
-    return [FormatIndex(), SizeIndex(settings)]
+def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None],
+                    order: list[str]) -> list[DatasetIndex]:
+    idx: list[DatasetIndex] = [FormatIndex(), SizeIndex(settings)]
+    if any(s.enabled(c) for s in settings.values() for c in DUPLICATE_CODES):
+        from .dedupe import DuplicateIndex
+
+        threshold = min(s.duplicate_threshold for s in settings.values())
+        idx.append(DuplicateIndex(splits, threshold, order))
+    return idx
+
+
+def split_from_name(path: str) -> str | None:
+    """train / validation / test from a file name (`*train*`, `*val*`/`*valid*`/`*dev*`/`*eval*`,
+    `*test*`), as DESIGN.md specifies; None when the name says nothing."""
+    words = re.findall(r"[a-z]+", os.path.basename(path).lower().rsplit(".", 1)[0])
+    if any(w.startswith("train") for w in words):
+        return "train"
+    if any(w in ("val", "valid", "validation", "dev", "eval", "evaluation") for w in words):
+        return "validation"
+    if any(w.startswith("test") for w in words):
+        return "test"
+    return None
 
 
 def _add_index_findings(reports: list[FileReport], idx: list[DatasetIndex]) -> None:
     by_path = {r.path: r for r in reports}
     for index in idx:
-        for path, line, code, message in index.findings():
-            r = by_path.get(path)
-            if r is not None and r.settings.enabled(code):
-                r.findings.append(_finding(path, line, 1, 2, code, None, message, r.settings))
+        for f in index.findings():
+            r = by_path.get(f.path)
+            if r is not None and r.settings.enabled(f.code):
+                related = tuple(Related(p, line, 1, msg) for p, line, msg in f.related)
+                r.findings.append(_finding(f.path, f.line, 1, 2, f.code, None, f.message, r.settings, None, related))
     for r in reports:
         r.findings.sort(key=lambda f: f.sort_key)
 

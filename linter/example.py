@@ -44,9 +44,16 @@ class Example:
     profile: Profile
     options: dict[str, Any]
     tokens: Any = None  # ExampleTokens when a tokenizer is configured
+    _conversations: list | None = None
+    _messages: list | None = None
 
-    def conversations(self) -> Iterator[tuple[tuple, list]]:
+    def conversations(self) -> list[tuple[tuple, list]]:
         """(path, messages) for each message list that rules about messages should read."""
+        if self._conversations is None:
+            self._conversations = list(self._find_conversations())
+        return self._conversations
+
+    def _find_conversations(self) -> Iterator[tuple[tuple, list]]:
         o = self.obj
         if self.format == "chat":
             if isinstance(o.get("messages"), list):
@@ -59,12 +66,13 @@ class Example:
                 if isinstance(o.get(key), list):
                     yield (key,), o[key]
 
-    def messages(self) -> Iterator[tuple[tuple, dict]]:
-        """(path, message) for every message that is a JSON object."""
-        for path, msgs in self.conversations():
-            for i, m in enumerate(msgs):
-                if isinstance(m, dict):
-                    yield path + (i,), m
+    def messages(self) -> list[tuple[tuple, dict]]:
+        """(path, message) for every message that is a JSON object. Computed once: every rule
+        about messages walks this list."""
+        if self._messages is None:
+            self._messages = [(path + (i,), m) for path, msgs in self.conversations()
+                              for i, m in enumerate(msgs) if isinstance(m, dict)]
+        return self._messages
 
     @property
     def chat(self) -> list:

@@ -9,6 +9,7 @@ findings at the end. The language server keeps the same indexes current on each 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Protocol
 
 from .analyze import LineResult
@@ -17,14 +18,23 @@ from .profiles import get_profile
 from .settings import Settings
 
 
+@dataclass(frozen=True, slots=True)
+class IndexFinding:
+    """A cross-line finding on a whole line, with related places (path, line, message)."""
+
+    path: str
+    line: int
+    code: str
+    message: str
+    related: tuple[tuple[str, int, str], ...] = ()
+
+
 class DatasetIndex(Protocol):
     def add(self, path: str, line: int, text: str, result: LineResult) -> None: ...
 
     def remove(self, path: str, line: int) -> None: ...
 
-    def findings(self) -> list[tuple[str, int, str, str]]:
-        """(path, line, code, message) for each cross-line finding, whole-line spans."""
-        ...
+    def findings(self) -> list[IndexFinding]: ...
 
 
 class FormatIndex:
@@ -40,7 +50,7 @@ class FormatIndex:
     def remove(self, path: str, line: int) -> None:
         self.formats.get(path, {}).pop(line, None)
 
-    def findings(self) -> list[tuple[str, int, str, str]]:
+    def findings(self) -> list[IndexFinding]:
         out = []
         for path, by_line in self.formats.items():
             counts = Counter(by_line.values())
@@ -49,9 +59,9 @@ class FormatIndex:
             main, n = counts.most_common(1)[0]
             for line, fmt in sorted(by_line.items()):
                 if fmt != main:
-                    out.append((path, line, "TL802",
-                                f"this line is {FORMAT_LABELS[fmt]} but {n} of {len(by_line)} lines are "
-                                f"{FORMAT_LABELS[main]}: one file, one format"))
+                    out.append(IndexFinding(path, line, "TL802",
+                                            f"this line is {FORMAT_LABELS[fmt]} but {n} of {len(by_line)} lines are "
+                                            f"{FORMAT_LABELS[main]}: one file, one format"))
         return out
 
 
@@ -70,12 +80,12 @@ class SizeIndex:
     def remove(self, path: str, line: int) -> None:
         self.examples.get(path, set()).discard(line)
 
-    def findings(self) -> list[tuple[str, int, str, str]]:
+    def findings(self) -> list[IndexFinding]:
         out = []
         for path, lines in self.examples.items():
             s = self.settings_for if isinstance(self.settings_for, Settings) else self.settings_for[path]
             minimum = get_profile(s.profile).min_examples
             if 0 < len(lines) < minimum:
-                out.append((path, 1, "TL801", f"{len(lines)} example{'s' if len(lines) != 1 else ''}; "
-                            f"the {s.profile} profile needs at least {minimum}"))
+                out.append(IndexFinding(path, 1, "TL801", f"{len(lines)} example{'s' if len(lines) != 1 else ''}; "
+                                        f"the {s.profile} profile needs at least {minimum}"))
         return out

@@ -20,11 +20,15 @@ class Settings:
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()  # (code or prefix, severity)
     max_line_bytes: int = 4 * 1024 * 1024
+    duplicate_threshold: float = 0.8  # estimated Jaccard similarity that makes a near duplicate
+    duplicate_casefold: bool = True  # compare duplicates ignoring case
 
     def __post_init__(self) -> None:
         get_profile(self.profile)  # raises a clear ValueError for an unknown profile
         for _, sev in self.severity:
             Severity(sev)
+        if not 0.0 < self.duplicate_threshold <= 1.0:
+            raise ValueError(f"duplicate threshold must be in (0, 1], not {self.duplicate_threshold}")
 
     @property
     def limit(self) -> int:
@@ -49,7 +53,7 @@ class Settings:
     def fingerprint(self) -> str:
         """What per-line results depend on: everything but output-only options."""
         codes = ",".join(r.code for r in self.enabled_rules())
-        return f"{self.profile}|{self.tokenizer}|{_files_stamp(self.tokenizer)}|{self.limit}|{self.max_line_bytes}|{codes}"
+        return f"{self.profile}|{self.tokenizer}|{_files_stamp(self.tokenizer)}|{self.limit}|{self.max_line_bytes}|{self.duplicate_casefold}|{codes}"
 
 
 def _files_stamp(tokenizer: str | None) -> str:

@@ -25,7 +25,7 @@ def check(*args: str):
 
 
 def test_clean_file_exits_zero(tmp_path):
-    p = write(tmp_path, "train.jsonl", [GOOD] * 3)
+    p = write(tmp_path, "train.jsonl", [GOOD.replace("Hi", f"Hi {i}") for i in range(3)])
     r = check(str(p))
     assert r.exit_code == 0, r.output
     assert "All checks passed!" in r.output

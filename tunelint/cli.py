@@ -100,11 +100,11 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
     try:
         with Linter(use_cache=not no_cache, jobs=jobs, progress=progress.update if progress else None) as linter:
             settings_for = lambda p: config.settings_for(p, cli)  # noqa: E731
-            reports = linter.lint_paths(files, settings_for)
+            reports = linter.lint_paths(files, settings_for, config.split_of)
             if fix or diff:
                 changed = _apply_fixes(reports, unsafe_fixes, write=fix and not diff)
                 if fix and not diff and changed:
-                    reports = linter.lint_paths(files, settings_for)
+                    reports = linter.lint_paths(files, settings_for, config.split_of)
     except TokenizerUnavailable as e:
         raise ValueError(str(e)) from None
     finally:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tunelint.linter.engine import split_from_name
 from tunelint.linter.findings import Severity
 from tunelint.linter.profiles import PROFILES
 from tunelint.linter.settings import Settings
@@ -19,7 +19,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SETTING_KEYS = {"profile", "tokenizer", "max_tokens", "select", "ignore", "severity", "max_line_bytes"}
+SETTING_KEYS = {"profile", "tokenizer", "max_tokens", "select", "ignore", "severity", "max_line_bytes", "duplicates"}
+DUPLICATE_KEYS = {"threshold": "duplicate_threshold", "casefold": "duplicate_casefold"}
 TOP_KEYS = SETTING_KEYS | {"splits", "overrides", "baseline", "train", "exclude"}
 SPLITS = ("train", "validation", "test")
 
@@ -64,21 +65,6 @@ class Config:
             return Path(os.path.abspath(path)).relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return Path(path).as_posix()
-
-
-_NAME_TOKENS = re.compile(r"[a-z]+")
-
-
-def split_from_name(path: str) -> str | None:
-    """`*train*` → train; `*valid*`, `*val*`, `*dev*`, `*eval*` → validation; `*test*` → test."""
-    words = _NAME_TOKENS.findall(Path(path).name.lower().rsplit(".", 1)[0])
-    if any(w.startswith("train") for w in words):
-        return "train"
-    if any(w in ("val", "valid", "validation", "dev", "eval", "evaluation") for w in words):
-        return "validation"
-    if any(w.startswith("test") for w in words):
-        return "test"
-    return None
 
 
 def _matches(rel: str, globs: list[str]) -> bool:
@@ -181,6 +167,16 @@ def _setting_values(d: dict, where: str, root: Path) -> dict:
                 raise ConfigError(f"{where}: `{k}` must be a positive integer")
         elif k in ("select", "ignore"):
             v = tuple(x.upper() for x in _globs(v, f"{where}: {k}"))
+        elif k == "duplicates":
+            if not isinstance(v, dict) or set(v) - set(DUPLICATE_KEYS):
+                raise ConfigError(f"{where}: `duplicates` must be a table with keys {', '.join(DUPLICATE_KEYS)}")
+            t = v.get("threshold", 0.8)
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
+                raise ConfigError(f"{where}: duplicates.threshold must be a number in (0, 1]")
+            if not isinstance(v.get("casefold", True), bool):
+                raise ConfigError(f"{where}: duplicates.casefold must be true or false")
+            out.update({DUPLICATE_KEYS[key]: val for key, val in v.items()})
+            continue
         elif k == "severity":
             if not isinstance(v, dict):
                 raise ConfigError(f"{where}: `severity` must be a table of CODE = \"error\"|\"warning\"|\"info\"")

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     conversation,
     dataset,
+    duplicates,
     hygiene,
     multimodal,
     preference,

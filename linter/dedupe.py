@@ -1,0 +1,301 @@
+"""Duplicates, near duplicates, conflicting answers and split leakage.
+
+Each line contributes a `Signature` (exact keys and MinHash signatures of its conversation and
+of its prompt), computed in batches and cached with the line's other results. `DuplicateIndex`
+holds them for every file of a run (or a workspace), is updated one line at a time, and derives
+its findings from what it holds — so an index kept current edit by edit reports exactly what a
+fresh one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from .convert import ConvertError, to_chat
+from .example import content_text
+from .indexes import IndexFinding
+
+MEDIA_MARK = "\x00image:"  # a token no text contains, marking an image's digest
+SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
+NUM_PERM = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    whole_key: int  # exact key of the normalised conversation (system messages left out); 0: empty
+    prompt_key: int  # of everything before the final assistant turn; 0: no prompt
+    answer_key: int  # of the final assistant turn; 0: no answer
+    whole_sig: bytes  # MinHash signature, NUM_PERM uint32; b"" when near matching is off
+    prompt_sig: bytes
+    media_key: int = 0  # of the example's images: near matches need the same images
+
+
+def comparable_texts(obj: dict, fmt: str) -> tuple[str, str, str]:
+    """(whole, prompt, answer) text of an example, as compared for duplicates."""
+    if fmt == "text":
+        t = obj.get("text")
+        return (t, "", t) if isinstance(t, str) else ("", "", "")
+    if fmt == "preference":
+        inp = obj.get("input")
+        msgs = inp.get("messages") if isinstance(inp, dict) else None
+        out = obj.get("preferred_output")
+        msgs = (msgs if isinstance(msgs, list) else []) + (out if isinstance(out, list) else [])
+    else:
+        try:
+            msgs = to_chat(obj, fmt).get("messages")
+        except ConvertError:
+            return ("", "", "")
+    if not isinstance(msgs, list):
+        return ("", "", "")
+    turns = [m for m in msgs if isinstance(m, dict) and m.get("role") not in ("system", "developer")]
+    last = max((i for i, m in enumerate(turns) if m.get("role") == "assistant"), default=-1)
+    rendered = [_render(m) for m in turns]
+    whole = "\n".join(rendered)
+    if last < 0:
+        return whole, whole, ""
+    return whole, "\n".join(rendered[:last]), rendered[last]
+
+
+def _media_key(text: str) -> int:
+    if MEDIA_MARK not in text:
+        return 0
+    digests = sorted(part[:16] for part in text.split(MEDIA_MARK)[1:])
+    return int.from_bytes(hashlib.blake2b("".join(digests).encode(), digest_size=8).digest(), "little")
+
+
+def _render(m: dict) -> str:
+    text = content_text(m)
+    content = m.get("content")
+    if isinstance(content, list):  # images are part of the prompt: same words, other chart
+        for part in content:
+            url = part.get("image_url") if isinstance(part, dict) else None
+            url = url.get("url") if isinstance(url, dict) else None
+            if isinstance(url, str):
+                digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+                text += f" {MEDIA_MARK}{digest}"
+    calls = m.get("tool_calls")
+    if calls:
+        try:
+            text += " " + orjson.dumps(calls).decode()
+        except TypeError:
+            pass
+    return f"{m.get('role')}: {text}"
+
+
+class Signer:
+    """Turns comparable texts into Signatures, many at a time (MinHash is vectorised)."""
+
+    def __init__(self, casefold: bool = True, near: bool = True):
+        from . import similarity
+
+        self.sim = similarity
+        self.casefold = casefold
+        self.hasher = similarity.MinHasher(num_perm=NUM_PERM) if near else None
+
+    def key(self, text: str) -> int:
+        if not text.strip():
+            return 0
+        norm = self.sim.normalize(text, casefold=self.casefold).encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(norm, digest_size=8).digest(), "little") or 1
+
+    def sign(self, texts: list[tuple[str, str, str]]) -> list[Signature]:
+        keys = [(self.key(w), self.key(p), self.key(a)) for w, p, a in texts]
+        if self.hasher is None or not texts:
+            return [Signature(*k, b"", b"") for k in keys]
+        sigs = self.hasher.signatures([w for w, _, _ in texts] + [p for _, p, _ in texts])
+        n = len(texts)
+        return [Signature(*keys[i], sigs[i].tobytes(), sigs[n + i].tobytes() if texts[i][1].strip() else b"",
+                          _media_key(texts[i][0])) for i in range(n)]
+
+
+@dataclass(slots=True)
+class Entry:
+    path: str
+    line: int
+    group: str  # the split, or the path when the file has none
+    rank: int  # 0 train, 1 validation, 2 test, 3 none
+    sig: Signature
+
+
+class DuplicateIndex:
+    """Cross-line duplicate and leakage state for a set of files, updated line by line."""
+
+    def __init__(self, split_of: dict[str, str | None], threshold: float = 0.8, order: Iterable[str] = ()):
+        from .similarity import LSHIndex
+
+        self.split_of = split_of
+        self.threshold = threshold
+        self.order = {p: i for i, p in enumerate(order)}
+        self.entries: dict[tuple[str, int], Entry] = {}
+        self.by_whole: dict[int, set] = defaultdict(set)
+        self.by_prompt: dict[int, set] = defaultdict(set)
+        self.near_whole = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
+        self.near_prompt = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
+
+    # -- updates ------------------------------------------------------------------------------
+
+    def add(self, path: str, line: int, text: str, result) -> None:
+        sig = getattr(result, "dedupe", None)
+        if sig is None or not sig.whole_key:
+            self.remove(path, line)
+            return
+        self.put(path, line, sig)
+
+    def put(self, path: str, line: int, sig: Signature) -> None:
+        import numpy as np
+
+        key = (path, line)
+        self.remove(path, line)
+        split = self.split_of.get(path)
+        self.entries[key] = Entry(path, line, split or path, SPLIT_ORDER.get(split, 3), sig)
+        self.by_whole[sig.whole_key].add(key)
+        if sig.prompt_key:
+            self.by_prompt[sig.prompt_key].add(key)
+        if sig.whole_sig:
+            self.near_whole.add(key, np.frombuffer(sig.whole_sig, dtype=np.uint32))
+        if sig.prompt_sig:
+            self.near_prompt.add(key, np.frombuffer(sig.prompt_sig, dtype=np.uint32))
+
+    def remove(self, path: str, line: int) -> None:
+        key = (path, line)
+        e = self.entries.pop(key, None)
+        if e is None:
+            return
+        _discard(self.by_whole, e.sig.whole_key, key)
+        _discard(self.by_prompt, e.sig.prompt_key, key)
+        self.near_whole.remove(key)
+        self.near_prompt.remove(key)
+
+    def remove_path(self, path: str) -> None:
+        for key in [k for k in self.entries if k[0] == path]:
+            self.remove(*key)
+
+    # -- findings -----------------------------------------------------------------------------
+
+    def _first(self, keys) -> tuple:
+        return min(keys, key=self._pos)
+
+    def _pos(self, key: tuple) -> tuple:
+        e = self.entries[key]
+        return (e.rank, self.order.get(e.path, len(self.order)), e.path, e.line)
+
+    def findings(self) -> list[IndexFinding]:
+        out: dict[tuple[tuple, str], IndexFinding] = {}
+        leaked: set[tuple] = set()  # evaluation lines already reported as whole-example leaks
+        reported: set[tuple] = set()  # lines already reported as duplicates of something
+
+        def emit(key, code, message, other, note):
+            e, o = self.entries[key], self.entries[other]
+            out.setdefault((key, code), IndexFinding(e.path, e.line, code, message, ((o.path, o.line, note),)))
+
+        def where(other):
+            o = self.entries[other]
+            return f"{o.path}:{o.line}"
+
+        # exact: whole conversation
+        for keys in self.by_whole.values():
+            if len(keys) < 2:
+                continue
+            ordered = sorted(keys, key=self._pos)
+            for i, key in enumerate(ordered[1:], 1):
+                e = self.entries[key]
+                source = self._source_for(e, ordered[:i])
+                if source is not None:
+                    emit(key, "TL904", f"leaks {self.entries[source].group} data: repeats {where(source)} exactly",
+                         source, "the example it repeats")
+                    leaked.add(key)
+                    continue
+                same = [k for k in ordered[:i] if self.entries[k].group == e.group]
+                if same:
+                    emit(key, "TL901", f"exact duplicate of {where(same[0])}", same[0], "first occurrence")
+                    reported.add(key)
+
+        # near: whole conversation; each line reports its most similar earlier partner
+        for later, first, sim in self._nearest(self.near_whole.pairs(), same_key="whole_key"):
+            el, ef = self.entries[later], self.entries[first]
+            if el.rank > ef.rank and el.rank < 3 and ef.rank < 3:
+                if later not in leaked:
+                    emit(later, "TL904", f"leaks {ef.group} data: nearly repeats {where(first)} "
+                         f"(estimated similarity {sim:.2f})", first, "the example it nearly repeats")
+                    leaked.add(later)
+            elif el.group == ef.group and later not in reported:
+                emit(later, "TL902", f"near duplicate of {where(first)} (estimated similarity {sim:.2f})",
+                     first, "the similar example")
+                reported.add(later)
+
+        # prompts: conflicting answers (same split) and prompt-only leakage (across splits)
+        for keys in self.by_prompt.values():
+            if len(keys) < 2:
+                continue
+            ordered = sorted(keys, key=self._pos)
+            for i, key in enumerate(ordered[1:], 1):
+                e = self.entries[key]
+                source = self._source_for(e, ordered[:i])
+                if source is not None:
+                    if key not in leaked:
+                        emit(key, "TL905", f"the prompt repeats the prompt of {where(source)} "
+                             f"({self.entries[source].group} data) exactly", source, "the prompt it repeats")
+                        leaked.add(key)
+                    continue
+                if key in reported:
+                    continue  # already a (near) duplicate: one finding per line says enough
+                conflicting = [k for k in ordered[:i] if self.entries[k].group == e.group
+                               and self.entries[k].sig.answer_key != e.sig.answer_key]
+                if conflicting:
+                    emit(key, "TL903", f"same prompt as {where(conflicting[0])} but a different answer",
+                         conflicting[0], "the other answer")
+        for later, first, sim in self._nearest(self.near_prompt.pairs(), same_key="prompt_key", cross_split=True):
+            ef = self.entries[first]
+            if later in leaked:
+                continue
+            emit(later, "TL905", f"the prompt nearly repeats the prompt of {where(first)} ({ef.group} data, "
+                 f"estimated similarity {sim:.2f})", first, "the prompt it nearly repeats")
+            leaked.add(later)
+        return sorted(out.values(), key=lambda f: (f.path, f.line, f.code))
+
+    def _nearest(self, pairs, same_key: str, cross_split: bool = False):
+        """(later, first, similarity) for each line with a near partner before it: one it leaks
+        from if any, else the most similar one of its split (ties: the earliest), in line order, so findings depend only on the index's
+        contents, not on the order lines were added. Exact matches are left to the exact pass."""
+        best: dict[tuple, tuple] = {}
+        for a, b, sim in pairs:
+            ea, eb = self.entries[a], self.entries[b]
+            if getattr(ea.sig, same_key) == getattr(eb.sig, same_key) or ea.sig.media_key != eb.sig.media_key:
+                continue  # exact matches are the exact pass's; other images make other examples
+            first, later = (a, b) if self._pos(a) <= self._pos(b) else (b, a)
+            el, ef = self.entries[later], self.entries[first]
+            if cross_split and not (ef.rank < el.rank < 3):
+                continue
+            leak = ef.rank < el.rank < 3
+            if not leak and el.group != ef.group:
+                continue  # neither a leak nor the same split: nothing to report
+            cand = (not leak, -round(sim, 6), self._pos(first), first)  # a leak matters most
+            if later not in best or cand < best[later]:
+                best[later] = cand
+        for later in sorted(best, key=self._pos):
+            _, neg_sim, _, first = best[later]
+            yield later, first, -neg_sim
+
+    def _source_for(self, e: Entry, earlier: list) -> tuple | None:
+        """The earlier entry an evaluation-split entry leaks from (train before validation before
+        test), if any."""
+        if e.rank == 0 or e.rank == 3:
+            return None
+        for k in earlier:
+            o = self.entries[k]
+            if o.rank < e.rank:
+                return k
+        return None
+
+
+def _discard(d: dict, k: int, key: tuple) -> None:
+    s = d.get(k)
+    if s is not None:
+        s.discard(key)
+        if not s:
+            del d[k]
