@@ -111,9 +111,9 @@ class Analyzer:
         n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
         compare = None
         if self.signer is not None:
-            from .dedupe import comparable_texts
+            from .dedupe import comparable_turns
 
-            compare = comparable_texts(obj, fmt)
+            compare = comparable_turns(obj, fmt)
         return LineResult(fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True), compare
 
     def _count(self, ex: Example):

@@ -35,11 +35,12 @@ class Signature:
     media_key: int = 0  # of the example's images: near matches need the same images
 
 
-def comparable_texts(obj: dict, fmt: str) -> tuple[str, str, str]:
-    """(whole, prompt, answer) text of an example, as compared for duplicates."""
+def comparable_turns(obj: dict, fmt: str) -> tuple[list[str], int]:
+    """The example's turns as compared for duplicates (system and developer messages left out),
+    and the index of the final assistant turn (-1 if none): the prompt is what comes before it."""
     if fmt == "text":
         t = obj.get("text")
-        return (t, "", t) if isinstance(t, str) else ("", "", "")
+        return ([t], 0) if isinstance(t, str) else ([], -1)
     if fmt == "preference":
         inp = obj.get("input")
         msgs = inp.get("messages") if isinstance(inp, dict) else None
@@ -49,19 +50,17 @@ def comparable_texts(obj: dict, fmt: str) -> tuple[str, str, str]:
         try:
             msgs = to_chat(obj, fmt).get("messages")
         except ConvertError:
-            return ("", "", "")
+            return [], -1
     if not isinstance(msgs, list):
-        return ("", "", "")
+        return [], -1
     turns = [m for m in msgs if isinstance(m, dict) and m.get("role") not in ("system", "developer")]
     last = max((i for i, m in enumerate(turns) if m.get("role") == "assistant"), default=-1)
-    rendered = [_render(m) for m in turns]
-    whole = "\n".join(rendered)
-    if last < 0:
-        return whole, whole, ""
-    return whole, "\n".join(rendered[:last]), rendered[last]
+    return [_render(m) for m in turns], last
 
 
 def _media_key(text: str) -> int:
+    """Of the images in a (normalised) text; MEDIA_MARK survives normalisation (no case, no
+    space)."""
     if MEDIA_MARK not in text:
         return 0
     digests = sorted(part[:16] for part in text.split(MEDIA_MARK)[1:])
@@ -97,20 +96,33 @@ class Signer:
         self.casefold = casefold
         self.hasher = similarity.MinHasher(num_perm=NUM_PERM) if near else None
 
-    def key(self, text: str) -> int:
-        if not text.strip():
-            return 0
-        norm = self.sim.normalize(text, casefold=self.casefold).encode("utf-8", "surrogatepass")
-        return int.from_bytes(hashlib.blake2b(norm, digest_size=8).digest(), "little") or 1
+    def sign(self, examples: list[tuple[list[str], int]]) -> list[Signature]:
+        """Signatures for (turns, last assistant index) pairs. Each turn is normalised once and
+        the whole, prompt and answer texts are joined from the normalised turns."""
+        normalize, casefold = self.sim.normalize, self.casefold
+        joined = []
+        for turns, last in examples:
+            norm = [normalize(t, casefold=casefold) for t in turns]
+            whole = "\n".join(norm)
+            if last < 0:
+                joined.append((whole, whole, ""))
+            else:
+                joined.append((whole, "\n".join(norm[:last]), norm[last]))
+        keys = [(_key(w), _key(p), _key(a)) for w, p, a in joined]
+        media = [_media_key(w) for w, _, _ in joined]
+        if self.hasher is None or not examples:
+            return [Signature(*k, b"", b"", m) for k, m in zip(keys, media)]
+        sigs = self.hasher.signatures([w for w, _, _ in joined] + [p for _, p, _ in joined])
+        n = len(joined)
+        return [Signature(*keys[i], sigs[i].tobytes(), sigs[n + i].tobytes() if joined[i][1] else b"", media[i])
+                for i in range(n)]
 
-    def sign(self, texts: list[tuple[str, str, str]]) -> list[Signature]:
-        keys = [(self.key(w), self.key(p), self.key(a)) for w, p, a in texts]
-        if self.hasher is None or not texts:
-            return [Signature(*k, b"", b"") for k in keys]
-        sigs = self.hasher.signatures([w for w, _, _ in texts] + [p for _, p, _ in texts])
-        n = len(texts)
-        return [Signature(*keys[i], sigs[i].tobytes(), sigs[n + i].tobytes() if texts[i][1].strip() else b"",
-                          _media_key(texts[i][0])) for i in range(n)]
+
+def _key(normalized: str) -> int:
+    if not normalized:
+        return 0
+    digest = hashlib.blake2b(normalized.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") or 1
 
 
 @dataclass(slots=True)
@@ -136,6 +148,7 @@ class DuplicateIndex:
         self.by_prompt: dict[int, set] = defaultdict(set)
         self.near_whole = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self.near_prompt = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
+        self._pending: dict[tuple, Signature] = {}
 
     # -- updates ------------------------------------------------------------------------------
 
@@ -147,8 +160,6 @@ class DuplicateIndex:
         self.put(path, line, sig)
 
     def put(self, path: str, line: int, sig: Signature) -> None:
-        import numpy as np
-
         key = (path, line)
         self.remove(path, line)
         split = self.split_of.get(path)
@@ -157,9 +168,7 @@ class DuplicateIndex:
         if sig.prompt_key:
             self.by_prompt[sig.prompt_key].add(key)
         if sig.whole_sig:
-            self.near_whole.add(key, np.frombuffer(sig.whole_sig, dtype=np.uint32))
-        if sig.prompt_sig:
-            self.near_prompt.add(key, np.frombuffer(sig.prompt_sig, dtype=np.uint32))
+            self._pending[key] = sig  # added to the LSH indexes in bulk, when findings are asked for
 
     def remove(self, path: str, line: int) -> None:
         key = (path, line)
@@ -168,8 +177,26 @@ class DuplicateIndex:
             return
         _discard(self.by_whole, e.sig.whole_key, key)
         _discard(self.by_prompt, e.sig.prompt_key, key)
-        self.near_whole.remove(key)
-        self.near_prompt.remove(key)
+        if self._pending.pop(key, None) is None:
+            self.near_whole.remove(key)
+            self.near_prompt.remove(key)
+
+    def _flush(self) -> None:
+        """Band hashing is vectorised: add every pending signature in one call per index."""
+        import numpy as np
+
+        if not self._pending:
+            return
+        keys = list(self._pending)
+        sigs = [self._pending[k] for k in keys]
+        self.near_whole.bulk_add(keys, np.frombuffer(b"".join(s.whole_sig for s in sigs), dtype=np.uint32)
+                                 .reshape(len(keys), -1))
+        with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs) if s.prompt_sig]
+        if with_prompt:
+            self.near_prompt.bulk_add([k for k, _ in with_prompt],
+                                      np.frombuffer(b"".join(p for _, p in with_prompt), dtype=np.uint32)
+                                      .reshape(len(with_prompt), -1))
+        self._pending.clear()
 
     def remove_path(self, path: str) -> None:
         for key in [k for k in self.entries if k[0] == path]:
@@ -185,6 +212,7 @@ class DuplicateIndex:
         return (e.rank, self.order.get(e.path, len(self.order)), e.path, e.line)
 
     def findings(self) -> list[IndexFinding]:
+        self._flush()
         out: dict[tuple[tuple, str], IndexFinding] = {}
         leaked: set[tuple] = set()  # evaluation lines already reported as whole-example leaks
         reported: set[tuple] = set()  # lines already reported as duplicates of something

@@ -43,3 +43,47 @@ def test_sharegpt_json_array_is_recognised_and_converts(real_data, tmp_path):
     with Linter(use_cache=False, jobs=1) as linter:
         converted = linter.lint_paths([str(out)], lambda _: Settings(profile="hf"))[0]
     assert not [f for f in converted.findings if f.severity.value == "error"]
+
+
+def _leaks(reports):
+    return sorted((r.path.rsplit("/", 1)[-1], f.line, f.code, f.related[0].line if f.related else None)
+                  for r in reports for f in r.findings if f.code.startswith("TL9"))
+
+
+def test_gsm8k_train_validation_pair_has_no_duplicates_or_leakage(real_data):
+    paths = [str(real_data / "gsm8k_train.jsonl"), str(real_data / "gsm8k_validation.jsonl")]
+    with Linter(use_cache=False, jobs=1) as linter:
+        reports = linter.lint_paths(paths, lambda _: Settings(tokenizer=None))
+    assert _leaks(reports) == []
+
+
+def test_leakage_injected_into_gsm8k_is_found_exactly(real_data, tmp_path):
+    import json
+    import random
+
+    train = (real_data / "gsm8k_train.jsonl").read_text(encoding="utf-8").splitlines()
+    val = (real_data / "gsm8k_validation.jsonl").read_text(encoding="utf-8").splitlines()
+    rnd = random.Random(0)
+    picks = rnd.sample(range(len(train)), 9)
+    expected = []
+    for n, i in enumerate(picks):
+        ex = json.loads(train[i])
+        if n < 3:  # the same example, copied
+            line = train[i]
+            code = "TL904"
+        elif n < 6:  # the same example with one word of the answer changed: a near copy
+            words = ex["messages"][-1]["content"].split(" ")
+            words[len(words) // 2] = "changed"
+            ex["messages"][-1]["content"] = " ".join(words)
+            line, code = json.dumps(ex), "TL904"
+        else:  # the same question with another answer: the prompt leaks
+            ex["messages"][-1]["content"] = "I do not know."
+            line, code = json.dumps(ex), "TL905"
+        val.append(line)
+        expected.append(("validation.jsonl", len(val), code, i + 1))
+    (tmp_path / "train.jsonl").write_text("\n".join(train) + "\n", encoding="utf-8")
+    (tmp_path / "validation.jsonl").write_text("\n".join(val) + "\n", encoding="utf-8")
+    with Linter(use_cache=False, jobs=1) as linter:
+        reports = linter.lint_paths([str(tmp_path / "train.jsonl"), str(tmp_path / "validation.jsonl")],
+                                    lambda _: Settings(tokenizer=None))
+    assert _leaks(reports) == sorted(expected)
