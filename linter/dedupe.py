@@ -128,7 +128,7 @@ def _key(normalized: str) -> int:
 @dataclass(slots=True)
 class Entry:
     path: str
-    line: int
+    line: int  # the line's id (its number, except in the language server)
     group: str  # the split, or the path when the file has none
     rank: int  # 0 train, 1 validation, 2 test, 3 none
     sig: Signature
@@ -137,9 +137,13 @@ class Entry:
 class DuplicateIndex:
     """Cross-line duplicate and leakage state for a set of files, updated line by line."""
 
-    def __init__(self, split_of: dict[str, str | None], threshold: float = 0.8, order: Iterable[str] = ()):
+    def __init__(self, split_of: dict[str, str | None], threshold: float = 0.8, order: Iterable[str] = (),
+                 line_of=None):
+        """`line_of(path, line_id)` gives a line's current number: the language server keys lines by
+        ids that survive insertions above them; the CLI's ids are the line numbers."""
         from .similarity import LSHIndex
 
+        self.line_of = line_of or (lambda _path, line: line)
         self.split_of = split_of
         self.threshold = threshold
         self.order = {p: i for i, p in enumerate(order)}
@@ -209,7 +213,7 @@ class DuplicateIndex:
 
     def _pos(self, key: tuple) -> tuple:
         e = self.entries[key]
-        return (e.rank, self.order.get(e.path, len(self.order)), e.path, e.line)
+        return (e.rank, self.order.get(e.path, len(self.order)), e.path, self.line_of(e.path, e.line))
 
     def findings(self) -> list[IndexFinding]:
         self._flush()
@@ -219,11 +223,12 @@ class DuplicateIndex:
 
         def emit(key, code, message, other, note):
             e, o = self.entries[key], self.entries[other]
-            out.setdefault((key, code), IndexFinding(e.path, e.line, code, message, ((o.path, o.line, note),)))
+            out.setdefault((key, code), IndexFinding(e.path, self.line_of(e.path, e.line), code, message,
+                                                     ((o.path, self.line_of(o.path, o.line), note),)))
 
         def where(other):
             o = self.entries[other]
-            return f"{o.path}:{o.line}"
+            return f"{o.path}:{self.line_of(o.path, o.line)}"
 
         # exact: whole conversation
         for keys in self.by_whole.values():

@@ -201,24 +201,11 @@ class Linter:
         for ln in batch:
             stats.lines += 1
             report.line_hashes.append(0)
-            shift = 1 if ln.bom else 0
-            if ln.bom and s.enabled("TL005"):
-                report.findings.append(_finding(report.path, ln.number, 1, 2, "TL005", None,
-                                                "the file starts with a UTF-8 byte order mark", s,
-                                                Fix("Remove the byte order mark", (Edit(0, 1, ""),))))
-            if ln.size > s.max_line_bytes and s.enabled("TL014"):
-                report.findings.append(_finding(report.path, ln.number, 1, 2, "TL014", None,
-                                                f"line is {ln.size / 1048576:.1f} MiB (limit {s.max_line_bytes / 1048576:.1f} MiB)", s))
-            if ln.text is None:
-                code, start, end, message = ln.problem
-                if s.enabled(code):
-                    report.findings.append(_finding(report.path, ln.number, start + 1, end + 1, code, None, message, s))
+            r = next(it) if ln.text is not None else None
+            report.findings += line_findings(report.path, ln, r, s)
+            if r is None:
                 continue
-            r = next(it)
             report.line_hashes[-1] = line_hash(ln.text)
-            for lf in r.findings:
-                if s.enabled(lf.code):
-                    report.findings.append(_from_line(report.path, ln.number, lf, shift, s))
             if r.is_example:
                 stats.examples += 1
             if r.format:
@@ -256,6 +243,29 @@ class Linter:
         else:
             out = [computed[unique[t]] for t in texts]
         return out
+
+
+def line_findings(path: str, ln: SourceLine, r: LineResult | None, s: Settings) -> list[Finding]:
+    """The findings one line has on its own: reading problems and its per-line rules. Shared by
+    the CLI and the language server, so both report exactly the same."""
+    out = []
+    shift = 1 if ln.bom else 0
+    if ln.bom and s.enabled("TL005"):
+        out.append(_finding(path, ln.number, 1, 2, "TL005", None, "the file starts with a UTF-8 byte order mark", s,
+                            Fix("Remove the byte order mark", (Edit(0, 1, ""),))))
+    if ln.size > s.max_line_bytes and s.enabled("TL014"):
+        out.append(_finding(path, ln.number, 1, 2, "TL014", None,
+                            f"line is {ln.size / 1048576:.1f} MiB (limit {s.max_line_bytes / 1048576:.1f} MiB)", s))
+    if r is None:
+        if ln.problem is not None:
+            code, start, end, message = ln.problem
+            if s.enabled(code):
+                out.append(_finding(path, ln.number, start + 1, end + 1, code, None, message, s))
+        return out
+    for lf in r.findings:
+        if s.enabled(lf.code):
+            out.append(_from_line(path, ln.number, lf, shift, s))
+    return out
 
 
 def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None],

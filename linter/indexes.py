@@ -30,6 +30,9 @@ class IndexFinding:
 
 
 class DatasetIndex(Protocol):
+    """`line` in add/remove is a line id: the line number in the CLI; in the language server an
+    id that survives insertions above the line, turned back into a number when findings are made."""
+
     def add(self, path: str, line: int, text: str, result: LineResult) -> None: ...
 
     def remove(self, path: str, line: int) -> None: ...
@@ -37,10 +40,15 @@ class DatasetIndex(Protocol):
     def findings(self) -> list[IndexFinding]: ...
 
 
+def _same_line(path: str, line: int) -> int:
+    return line
+
+
 class FormatIndex:
     """TL802 mixed-formats: lines whose format differs from the file's most common one."""
 
-    def __init__(self) -> None:
+    def __init__(self, line_of=None) -> None:
+        self.line_of = line_of or _same_line
         self.formats: dict[str, dict[int, str]] = {}
 
     def add(self, path: str, line: int, text: str, result: LineResult) -> None:
@@ -57,12 +65,12 @@ class FormatIndex:
             if len(counts) < 2:
                 continue
             main, n = counts.most_common(1)[0]
-            for line, fmt in sorted(by_line.items()):
+            for line, fmt in by_line.items():
                 if fmt != main:
-                    out.append(IndexFinding(path, line, "TL802",
+                    out.append(IndexFinding(path, self.line_of(path, line), "TL802",
                                             f"this line is {FORMAT_LABELS[fmt]} but {n} of {len(by_line)} lines are "
                                             f"{FORMAT_LABELS[main]}: one file, one format"))
-        return out
+        return sorted(out, key=lambda f: (f.path, f.line))
 
 
 class SizeIndex:

@@ -527,6 +527,45 @@ def lsh_params(
     return cand[i]
 
 
+def _duplicates(h: np.ndarray) -> np.ndarray:
+    """Positions of the entries of a uint64 array whose value occurs more than once, grouped by
+    value in increasing order (in no particular order within a value)."""
+    s = np.sort(h)  # a sort of the values alone is several times faster than an argsort
+    rep = s[1:][s[1:] == s[:-1]]
+    if not len(rep):
+        return np.empty(0, dtype=np.int64)
+    if len(rep) * 64 < len(h):  # few repeated values: find them by binary search
+        rep = np.unique(rep)
+        i = np.searchsorted(rep, h)
+        i[i == len(rep)] = 0
+        pos = np.flatnonzero(rep[i] == h)
+        return pos[np.argsort(h[pos])]
+    order = np.argsort(h)
+    hs = h[order]
+    eq = hs[1:] == hs[:-1]
+    keep = np.zeros(len(h), dtype=bool)
+    keep[1:] |= eq
+    keep[:-1] |= eq
+    return order[keep]
+
+
+def _runs(hs: np.ndarray) -> np.ndarray:
+    """For sorted values: every (i, j), i < j, with hs[i] == hs[j], as two index arrays."""
+    i = np.flatnonzero(hs[1:] == hs[:-1])
+    out_a, out_b = [], []
+    d = 1
+    while len(i):
+        out_a.append(i)
+        out_b.append(i + d)
+        d += 1
+        i = i[i + d < len(hs)]
+        i = i[hs[i + d] == hs[i]]
+    if not out_a:
+        e = np.empty(0, dtype=np.int64)
+        return e, e
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
 # ------------------------------------------------------------------------------------------------
 # the index
 
@@ -613,16 +652,19 @@ class LSHIndex:
         verification)."""
         b, r = self.bands, self.rows
         n = len(sigs)
-        x = sigs[:, : b * r].reshape(n, r, b)
         if n <= 64:  # one expression, no loop: a single row (add, query) is cheap
-            h = (x + self._badd[:, None]) * self._bmul[:, None]
-            h = h.sum(axis=1, dtype=np.uint64)
-        else:  # row by row: no (n, r, b) uint64 temporary
-            h = np.zeros((n, b), dtype=np.uint64)
-            for j in range(r):
-                t = x[:, j, :] + self._badd[j]
-                t *= self._bmul[j]
-                h += t
+            x = sigs[:, : b * r].reshape(n, r, b)
+            h = ((x + self._badd[:, None]) * self._bmul[:, None]).sum(axis=1, dtype=np.uint64)
+        else:  # row by row of the bands, in blocks of signatures: small temporaries
+            h = np.empty((n, b), dtype=np.uint64)
+            for lo in range(0, n, 1 << 15):
+                blk = sigs[lo : lo + (1 << 15)]
+                acc = np.zeros((len(blk), b), dtype=np.uint64)
+                for j in range(r):
+                    t = blk[:, j * b : (j + 1) * b] + self._badd[j]
+                    t *= self._bmul[j]
+                    acc += t
+                h[lo : lo + len(blk)] = acc
         _mix(h)
         h &= _U64((1 << 60) - 1)
         return h
@@ -646,13 +688,18 @@ class LSHIndex:
             arr[: len(old)] = old
             setattr(self, name, arr)
 
-    def _take_rows(self, n: int) -> np.ndarray:
-        reuse = [self._free.pop() for _ in range(min(n, len(self._free)))]
+    def _take_rows(self, n: int) -> np.ndarray | slice:
+        """Rows for n new items: free rows first, then new ones (a slice when all are new)."""
         start = len(self._keys)
+        if not self._free:
+            self._grow(start + n)
+            self._keys.extend([None] * n)
+            return slice(start, start + n)
+        reuse = [self._free.pop() for _ in range(min(n, len(self._free)))]
         fresh = n - len(reuse)
         self._grow(start + fresh)
         self._keys.extend([None] * fresh)
-        return np.array(reuse + list(range(start, start + fresh)), dtype=np.int64)
+        return np.concatenate([np.array(reuse, dtype=np.int64), np.arange(start, start + fresh)])
 
     # -- buckets (for query) -----------------------------------------------------------------------
 
@@ -682,20 +729,23 @@ class LSHIndex:
         if self._buckets is not None:
             return self._buckets
         rows = np.flatnonzero(self._on[: len(self._keys)])
-        row_objs = np.array(rows.tolist() + [None], dtype=object)[:-1]  # one int object per row
+        row_objs = rows.tolist()  # one int object per row, shared by the bands
+        row_arr = np.empty(len(row_objs), dtype=object)
+        row_arr[:] = row_objs
         buckets = []
         for k in range(self.bands):
             h = self._bh[rows, k]
-            order = np.argsort(h, kind="stable")
-            hs = h[order]
-            new = np.ones(len(hs), dtype=bool)
-            new[1:] = hs[1:] != hs[:-1]
-            start = np.flatnonzero(new)
-            size = np.diff(np.append(start, len(hs)))
-            single = start[size == 1]
-            d = dict(zip(hs[single].tolist(), row_objs[order[single]].tolist(), strict=True))
-            for s, z in zip(start[size > 1].tolist(), size[size > 1].tolist(), strict=True):
-                d[int(hs[s])] = row_objs[order[s : s + z]].tolist()
+            d = dict(zip(h.tolist(), row_objs, strict=True))  # a repeated hash keeps its last row
+            dup = _duplicates(h)
+            if len(dup):
+                hs = h[dup]
+                new = np.ones(len(hs), dtype=bool)
+                new[1:] = hs[1:] != hs[:-1]
+                start = np.flatnonzero(new)
+                ends = np.append(start[1:], len(hs)).tolist()
+                members = row_arr[dup].tolist()
+                for key, st, en in zip(hs[start].tolist(), start.tolist(), ends, strict=True):
+                    d[key] = members[st:en]
             buckets.append(d)
         self._buckets = buckets
         return buckets
@@ -727,23 +777,23 @@ class LSHIndex:
             self._bucket_add(row, bh[0].tolist())
 
     def bulk_add(self, keys: Sequence[Hashable], sigs: np.ndarray) -> None:
-        """Add many at once (band hashes vectorised). Existing keys are replaced; a key repeated
-        in ``keys`` takes its last signature."""
+        """Add many at once (band hashes vectorised). Existing keys are replaced, keeping their
+        place in the order; a key repeated in ``keys`` takes its last signature."""
         keys = list(keys)
         sigs = self._check(sigs)
         if len(keys) != len(sigs):
             raise ValueError("keys and signatures differ in number")
-        last = {k: i for i, k in enumerate(keys)}
+        last = dict(zip(keys, range(len(keys)), strict=True))
         if len(last) != len(keys):
             keys = list(last)
             sigs = sigs[list(last.values())]
-        old = [k for k in keys if k in self._row]
-        if old:
-            seq_keep = {k: int(self._seq[self._row[k]]) for k in old}
-            for k in old:
-                self.remove(k)
-        else:
-            seq_keep = {}
+        seq_keep = {}
+        if self._row:
+            for k in keys:
+                row = self._row.get(k)
+                if row is not None:
+                    seq_keep[k] = int(self._seq[row])
+                    self.remove(k)
         n = len(keys)
         if n == 0:
             return
@@ -751,7 +801,7 @@ class LSHIndex:
         self._sig[rows] = sigs
         bh = self._band_hashes(sigs)
         self._bh[rows] = bh
-        on = ~np.all(sigs == EMPTY, axis=1)
+        on = sigs.min(axis=1) != EMPTY
         self._on[rows] = on
         seq = np.arange(self._next_seq, self._next_seq + n, dtype=np.int64)
         self._next_seq += n
@@ -761,10 +811,15 @@ class LSHIndex:
                 dtype=np.int64,
             )
         self._seq[rows] = seq
-        rl = rows.tolist()
-        for k, r in zip(keys, rl, strict=True):
-            self._keys[r] = k
-            self._row[k] = r
+        if isinstance(rows, slice):
+            self._keys[rows] = keys
+            self._row.update(zip(keys, range(rows.start, rows.stop), strict=True))
+            rl = range(rows.start, rows.stop)
+        else:
+            rl = rows.tolist()
+            for k, r in zip(keys, rl, strict=True):
+                self._keys[r] = k
+                self._row[k] = r
         if self._buckets is not None:
             bhl = bh.tolist()
             for i in np.flatnonzero(on).tolist():
@@ -852,59 +907,56 @@ class LSHIndex:
         return self.query(self._sig[row], exclude=key)
 
     def _rep_pairs(self):
-        """(rows, group, reps, pa, pb, eq): rows in the buckets, their group of identical
-        signatures (index into reps), and the verified pairs of distinct groups (indices into
-        reps, with their number of equal positions)."""
+        """(rows, group, reps, pa, pb, eq): the rows in the buckets, the group of identical
+        signatures of each (an index into reps, the earliest-added row of each group), and the
+        verified pairs of different groups (indices into reps, with their equal positions)."""
         n = len(self._keys)
         rows = np.flatnonzero(self._on[:n])
-        empty_i = np.empty(0, dtype=np.int64)
-        if len(rows) == 0:
-            return rows, empty_i, empty_i, empty_i, empty_i, empty_i
-        # groups of identical signatures: hash the band hashes and the positions outside the bands
-        fh = self._bh[rows, 0].copy()
+        m = len(rows)
+        e = np.empty(0, dtype=np.int64)
+        if m == 0:
+            return rows, e, e, e, e, e
+        # groups of identical signatures: hash the band hashes and the positions outside bands
+        bh = self._bh[rows]
+        fh = bh[:, 0].copy()
         for k in range(1, self.bands):
             fh *= _U64(0x9E3779B97F4A7C15)
-            fh ^= self._bh[rows, k]
+            fh ^= bh[:, k]
             _mix(fh)
         for c in range(self.bands * self.rows, self.num_perm):
             fh *= _U64(0x9E3779B97F4A7C15)
             fh ^= self._sig[rows, c]
             _mix(fh)
-        order = np.lexsort((self._seq[rows], fh))
-        fs = fh[order]
-        new = np.ones(len(fs), dtype=bool)
-        new[1:] = fs[1:] != fs[:-1]
-        gid_sorted = np.cumsum(new) - 1
-        group = np.empty(len(rows), dtype=np.int64)
-        group[order] = gid_sorted
-        reps = rows[order[new]]  # earliest-added row of each group
-        # a 64-bit collision between different signatures would merge groups: check, and split
-        dup = np.flatnonzero(np.bincount(group)[group] > 1)
-        dup = dup[rows[dup] != reps[group[dup]]]
-        bad = dup[self._equal_counts(rows[dup], reps[group[dup]]) != self.num_perm]
-        if len(bad):
-            extra = np.arange(len(reps), len(reps) + len(bad))
-            group[bad] = extra
-            reps = np.concatenate([reps, rows[bad]])
+        del bh
+        rep_of = np.arange(m)  # position (in rows) of each row's representative
+        dup = _duplicates(fh)
+        if len(dup):
+            dup = dup[np.lexsort((self._seq[rows[dup]], fh[dup]))]
+            fs = fh[dup]
+            new = np.ones(len(dup), dtype=bool)
+            new[1:] = fs[1:] != fs[:-1]
+            first = dup[new][np.cumsum(new) - 1]
+            # a 64-bit collision between different signatures must not merge them: check
+            same = self._equal_counts(rows[dup], rows[first]) == self.num_perm
+            rep_of[dup[same]] = first[same]
+        is_rep = rep_of == np.arange(m)
+        reps = rows[is_rep]
+        gid = np.cumsum(is_rep) - 1
+        group = gid[rep_of]
         # candidate pairs of groups sharing a band hash
-        m = len(reps)
+        ng = len(reps)
         cand = []
         for k in range(self.bands):
             h = self._bh[reps, k]
-            o = np.argsort(h, kind="stable")
-            hs = h[o]
-            i = np.flatnonzero(hs[1:] == hs[:-1])
-            d = 1
-            while len(i):
-                a, b = o[i], o[i + d]
-                cand.append(np.minimum(a, b) * m + np.maximum(a, b))
-                d += 1
-                i = i[i + d < m]
-                i = i[hs[i + d] == hs[i]]
+            pos = _duplicates(h)
+            if len(pos):
+                a, b = _runs(h[pos])
+                a, b = pos[a], pos[b]
+                cand.append(np.minimum(a, b) * ng + np.maximum(a, b))
         if not cand:
-            return rows, group, reps, empty_i, empty_i, empty_i
+            return rows, group, reps, e, e, e
         c = np.unique(np.concatenate(cand))
-        pa, pb = c // m, c % m
+        pa, pb = c // ng, c % ng
         eq = self._equal_counts(reps[pa], reps[pb])
         keep = eq >= self._min_equal
         return rows, group, reps, pa[keep], pb[keep], eq[keep]
@@ -914,26 +966,28 @@ class LSHIndex:
         the add order of a, then of b. Vectorised: no Python object per pair."""
         rows, group, reps, pa, pb, eq = self._rep_pairs()
         P = self.num_perm
+        e = np.empty(0, dtype=np.int64)
         if len(rows) == 0:
-            e = np.empty(0, dtype=np.int64)
             return e, e, e
         ng = len(reps)
-        order = np.lexsort((self._seq[rows], group))
-        mem = rows[order]  # rows by group, in add order within a group
-        gsorted = group[order]
         gsize = np.bincount(group, minlength=ng)
-        gstart = np.cumsum(gsize) - gsize
+        involved = gsize > 1
+        involved[pa] = True
+        involved[pb] = True
+        sel = np.flatnonzero(involved[group])  # only the rows of groups that have pairs
+        if not len(sel):
+            return e, e, e
+        sel = sel[np.lexsort((self._seq[rows[sel]], group[sel]))]
+        mem = rows[sel]  # by group, in add order within a group
+        gsorted = group[sel]
+        gstart = np.zeros(ng, dtype=np.int64)
+        gstart[involved] = np.cumsum(gsize[involved]) - gsize[involved]
         parts_a, parts_b, parts_e = [], [], []
         # within a group of identical signatures: every pair, similarity 1
-        i = np.flatnonzero(gsorted[1:] == gsorted[:-1])
-        d = 1
-        while len(i):
-            parts_a.append(mem[i])
-            parts_b.append(mem[i + d])
-            parts_e.append(np.full(len(i), P, dtype=np.int64))
-            d += 1
-            i = i[i + d < len(mem)]
-            i = i[gsorted[i + d] == gsorted[i]]
+        i, j = _runs(gsorted)
+        parts_a.append(mem[i])
+        parts_b.append(mem[j])
+        parts_e.append(np.full(len(i), P, dtype=np.int64))
         # across two verified groups: every member of one with every member of the other
         if len(pa):
             cnt = gsize[pa] * gsize[pb]
@@ -943,9 +997,6 @@ class LSHIndex:
             parts_a.append(mem[gstart[pa][k] + t // sb])
             parts_b.append(mem[gstart[pb][k] + t % sb])
             parts_e.append(eq[k])
-        if not parts_a:
-            e = np.empty(0, dtype=np.int64)
-            return e, e, e
         a = np.concatenate(parts_a)
         b = np.concatenate(parts_b)
         e = np.concatenate(parts_e)
@@ -972,27 +1023,36 @@ class LSHIndex:
         if len(rows) == 0:
             return []
         ng = len(reps)
-        parent = list(range(ng))
+        parent: dict[int, int] = {}
 
         def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
+            root = x
+            while parent.get(root, root) != root:
+                root = parent[root]
+            while x != root:  # path compression
+                parent[x], x = root, parent[x]
+            return root
 
         for a, b in zip(pa.tolist(), pb.tolist(), strict=True):
             ra, rb = find(a), find(b)
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
-        comp = np.array([find(g) for g in range(ng)], dtype=np.int64)[group]
-        order = np.lexsort((self._seq[rows], comp))
-        cs = comp[order]
-        out: list[list[Hashable]] = []
-        start = 0
-        for end in list(np.flatnonzero(cs[1:] != cs[:-1]) + 1) + [len(cs)]:
-            if end - start > 1:
-                out.append([self._keys[r] for r in rows[order[start:end]].tolist()])
-            start = end
+        comp = np.arange(ng)
+        if parent:
+            nodes = np.fromiter(parent, dtype=np.int64, count=len(parent))
+            comp[nodes] = [find(x) for x in nodes.tolist()]
+        size = np.bincount(comp[group], minlength=ng)
+        sel = np.flatnonzero(size[comp[group]] > 1)
+        if not len(sel):
+            return []
+        c = comp[group[sel]]
+        order = np.lexsort((self._seq[rows[sel]], c))
+        cs = c[order]
+        srows = rows[sel][order].tolist()
+        bounds = np.flatnonzero(np.diff(cs)) + 1
+        out = []
+        for st, en in zip([0, *bounds.tolist()], [*bounds.tolist(), len(cs)], strict=True):
+            out.append([self._keys[r] for r in srows[st:en]])
         out.sort(key=lambda ks: int(self._seq[self._row[ks[0]]]))
         return out
 
