@@ -19,10 +19,6 @@ class BaselineError(ValueError):
     pass
 
 
-def _key(f: Finding, report: FileReport, root: Path) -> tuple[str, str, str]:
-    return (_rel(f.path, root), f.code, report.line_hash(f.line))
-
-
 def _rel(path: str, root: Path) -> str:
     try:
         return Path(os.path.abspath(path)).relative_to(root.resolve()).as_posix()
@@ -44,17 +40,23 @@ def load(path: str) -> Counter:
 
 def filter_findings(reports: list[FileReport], baseline_path: str) -> tuple[list[Finding], int]:
     """Findings not in the baseline, and how many the baseline hid."""
+    findings = [f for r in reports for f in r.findings]
+    by_path = {r.path: r for r in reports}
+    return filter_matching(findings, lambda f: by_path[f.path].line_hash(f.line), baseline_path)
+
+
+def filter_matching(findings: list[Finding], line_hash_of, baseline_path: str) -> tuple[list[Finding], int]:
+    """The same, for findings whose lines' hashes come from elsewhere (an editor buffer)."""
     accepted = load(baseline_path)
     root = Path(baseline_path).parent
     kept, hidden = [], 0
-    for r in reports:
-        for f in r.findings:
-            k = _key(f, r, root)
-            if accepted[k] > 0:
-                accepted[k] -= 1
-                hidden += 1
-            else:
-                kept.append(f)
+    for f in findings:
+        k = (_rel(f.path, root), f.code, line_hash_of(f))
+        if accepted[k] > 0:
+            accepted[k] -= 1
+            hidden += 1
+        else:
+            kept.append(f)
     return kept, hidden
 
 
@@ -63,7 +65,7 @@ def write(reports: list[FileReport], baseline_path: str) -> int:
     entries = []
     for r in reports:
         for f in r.findings:
-            p, code, h = _key(f, r, root)
+            p, code, h = _rel(f.path, root), f.code, r.line_hash(f.line)
             entries.append({"path": p, "code": code, "line_hash": h, "line": f.line, "message": f.message})
     data = {"tunelint_baseline": FORMAT_VERSION, "findings": entries}
     tmp = baseline_path + ".tmp"

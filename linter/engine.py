@@ -58,15 +58,16 @@ def line_hash(text: str) -> int:
 class _Workers:
     """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, start_method: str):
         self.jobs = jobs
+        self.start_method = start_method
         self.pool = None
         self.settings: Settings | None = None
 
     def map(self, settings: Settings, texts: list[str]) -> list[LineResult]:
         if self.pool is None or self.settings != settings:
             self.close()
-            ctx = multiprocessing.get_context("fork")
+            ctx = multiprocessing.get_context(self.start_method)
             self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(settings,))
             self.settings = settings
         size = max(64, len(texts) // (self.jobs * 4))
@@ -99,13 +100,15 @@ class Linter:
     """Lints files and documents. Holds analyzers, the cache and the worker pool across files."""
 
     def __init__(self, *, use_cache: bool = True, jobs: int | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None, start_method: str = "fork"):
+        """`start_method`: how worker processes start; "fork" (fast, the CLI's) is unsafe in a
+        process with threads, such as the language server, which passes "forkserver"."""
         self.use_cache = use_cache
         self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
         self.progress = progress
         self._analyzers: dict[Settings, Analyzer] = {}
         self._caches: dict[str, LineCache | None] = {}
-        self._workers = _Workers(self.jobs) if self.jobs > 1 else None
+        self._workers = _Workers(self.jobs, start_method) if self.jobs > 1 else None
         all_rules()
 
     def close(self) -> None:
@@ -196,7 +199,7 @@ class Linter:
     def _lint_batch(self, report: FileReport, batch: list[SourceLine], idx: list[DatasetIndex]) -> None:
         s = report.settings
         stats = report.stats
-        results = self._results(s, [ln.text for ln in batch if ln.text is not None], stats)
+        results = self.results(s, [ln.text for ln in batch if ln.text is not None], stats)
         it = iter(results)
         for ln in batch:
             stats.lines += 1
@@ -219,7 +222,9 @@ class Linter:
             if self.progress:
                 self.progress(ln.size + 1)
 
-    def _results(self, settings: Settings, texts: list[str], stats: FileStats) -> list[LineResult]:
+    def results(self, settings: Settings, texts: list[str], stats: FileStats | None = None) -> list[LineResult]:
+        """Line results for `texts`, from the cache or analysed (in parallel when many)."""
+        stats = stats if stats is not None else FileStats()
         cache = self._cache(settings)
         keys = [cache.key(t) for t in texts] if cache else []
         known = cache.get_many(keys) if cache else {}

@@ -508,21 +508,26 @@ def lsh_params(
         raise ValueError("threshold must be in (0, 1)")
     fpw, fnw = weights
     cand = [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)]
-    B = np.array([c[0] for c in cand], dtype=np.float64)[:, None]
-    R = np.array([c[1] for c in cand], dtype=np.float64)[:, None]
+    m = 2000  # Simpson's rule, an even number of intervals
+    w = np.ones(m + 1)
+    w[1:-1:2] = 4
+    w[2:-1:2] = 2
 
-    def simpson(lo: float, hi: float, fn: bool) -> np.ndarray:
-        m = 2000  # even number of intervals
+    def integral(B: np.ndarray, R: np.ndarray, lo: float, hi: float, fn: bool) -> np.ndarray:
         s = np.linspace(lo, hi, m + 1)[None, :]
         p = 1.0 - (1.0 - s**R) ** B
         if fn:
             p = 1.0 - p
-        w = np.ones(m + 1)
-        w[1:-1:2] = 4
-        w[2:-1:2] = 2
         return (p * w).sum(axis=1) * (hi - lo) / (3 * m)
 
-    err = simpson(0.0, threshold, False) * fpw + simpson(threshold, 1.0, True) * fnw
+    err = np.empty(len(cand))
+    for lo in range(0, len(cand), 256):  # blocks of candidates: bounded temporaries
+        blk = cand[lo : lo + 256]
+        B = np.array([c[0] for c in blk], dtype=np.float64)[:, None]
+        R = np.array([c[1] for c in blk], dtype=np.float64)[:, None]
+        err[lo : lo + len(blk)] = (
+            integral(B, R, 0.0, threshold, False) * fpw + integral(B, R, threshold, 1.0, True) * fnw
+        )
     i = int(np.argmin(err))  # first minimum, as datasketch's strict "<" loop keeps the first
     return cand[i]
 
@@ -549,7 +554,7 @@ def _duplicates(h: np.ndarray) -> np.ndarray:
     return order[keep]
 
 
-def _runs(hs: np.ndarray) -> np.ndarray:
+def _runs(hs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For sorted values: every (i, j), i < j, with hs[i] == hs[j], as two index arrays."""
     i = np.flatnonzero(hs[1:] == hs[:-1])
     out_a, out_b = [], []

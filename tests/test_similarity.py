@@ -436,6 +436,15 @@ def test_pairs_precision_and_recall(hasher, dataset):
     for a, b, s in pairs:
         assert s >= THRESHOLD
         assert idx._seq[idx._row[a]] < idx._seq[idx._row[b]]  # earlier-added key first
+    # groups() are the connected components of pairs()
+    comp = {k: {k} for p in found for k in p}
+    for a, b in found:
+        if comp[a] is not comp[b]:
+            merged = comp[a] | comp[b]
+            for k in merged:
+                comp[k] = merged
+    expect = sorted(sorted(c) for c in {id(c): c for c in comp.values()}.values())
+    assert sorted(map(sorted, idx.groups())) == expect
 
 
 def test_pairs_order_and_exact_copies(hasher):

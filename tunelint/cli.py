@@ -187,6 +187,16 @@ def _progress_bar(files: list[str]) -> _Progress | None:
     return _Progress(total) if total > 50 * 1024 * 1024 else None
 
 
+@main.command()
+@click.option("--tcp", metavar="HOST:PORT", help="Listen on TCP instead of stdio (for debugging).")
+@click.option("--stdio", is_flag=True, help="Speak LSP over stdin/stdout (the default; accepted for editors that pass it).")
+def server(tcp: str | None, stdio: bool) -> None:
+    """Run the language server (LSP over stdio)."""
+    from tunelint.server.main import main as serve
+
+    serve(tcp)
+
+
 @main.command("rule")
 @click.argument("code")
 def rule_cmd(code: str) -> None:

@@ -1,0 +1,400 @@
+"""The language server: the only place with pygls registrations. Each handler turns an LSP
+event into calls on the Project (server/project.py) and features (server/features.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from tunelint import __version__
+from tunelint.linter.findings import Finding
+from tunelint.linter.settings import Settings
+
+from . import features
+from .convert import diagnostic, path_to_uri
+from .documents import Document
+from .options import editor_settings
+from .project import Project, Source, compute
+
+log = logging.getLogger("tunelint.server")
+
+DEBOUNCE_S = 0.03
+CONFIG_FILES = ("tunelint.toml", "pyproject.toml")
+
+
+class TunelintProtocol(LanguageServerProtocol):
+    """pygls' protocol, minus its own document store: pygls rewrites a document's whole text on
+    every change; tunelint keeps documents as line arrays (server/documents.py)."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        if params.capabilities.general is not None:
+            params.capabilities.general.position_encodings = None  # UTF-16, the LSP default
+        return (yield from super().lsp_initialize(params))
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params):
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class TunelintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("tunelint", __version__, protocol_cls=TunelintProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.project = Project(None)
+        self.docs: dict[str, Source] = {}  # uri → source
+        self.published: dict[str, tuple[int, list[Finding]]] = {}  # uri → (version, findings)
+        self.pull = False
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.init_options: dict = {}
+        self.ready: asyncio.Event | None = None  # set once settings and the workspace's files are loaded
+        # CPU work runs on one thread of our own, never on pygls' reader pool; its Linter (and
+        # so its SQLite cache connection) lives on that thread only.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunelint-analysis")
+        self._local = threading.local()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        log.info(message)
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        except Exception:  # the client may be gone
+            pass
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """Internal errors go to the log, never a storm of pop-ups."""
+        log.exception("internal error", exc_info=error)
+        self.log(f"tunelint internal error ({source.__name__ if hasattr(source, '__name__') else source}): {error}",
+                 types.MessageType.Error)
+
+    def _compute(self, settings: Settings, texts: list[str]):
+        linter = getattr(self._local, "linter", None)
+        if linter is None:
+            from tunelint.linter.engine import Linter
+
+            linter = self._local.linter = Linter(start_method="forkserver")
+        return compute(linter, settings, texts)
+
+    async def run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # -- linting ------------------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float = DEBOUNCE_S) -> None:
+        task = self.tasks.get(uri)
+        if task is not None and not task.done():
+            task.cancel()
+        self.tasks[uri] = asyncio.get_running_loop().create_task(self._lint_later(uri, delay))
+
+    async def _lint_later(self, uri: str, delay: float) -> None:
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            await self.refresh(uri)
+        except asyncio.CancelledError:
+            pass
+        except Exception as e:  # never let one bad document stop the server
+            self.report_server_error(e, "lint")
+
+    async def bring_up_to_date(self, src: Source) -> None:
+        """Analyse pending lines until none are left (edits may arrive while computing)."""
+        for _ in range(50):
+            if not src.pending:
+                return
+            settings, texts = self.project.work(src)
+            results = await self.run(self._compute, settings, texts) if texts else []
+            self.project.store(src, settings, texts, results)
+
+    async def refresh(self, uri: str) -> list[Finding] | None:
+        await self.wait_ready()
+        src = self.docs.get(uri)
+        if src is None:
+            return None
+        version = src.doc.version
+        await self.bring_up_to_date(src)
+        for other in list(self.project.sources.values()):
+            if other is not src and other.pending:
+                await self.bring_up_to_date(other)
+        if self.docs.get(uri) is not src or src.doc.version != version or src.pending:
+            return None  # stale: a newer edit has its own round coming
+        findings = self.project.findings(src)
+        self.published[uri] = (version, findings)
+        if not self.pull:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=uri, version=version, diagnostics=[diagnostic(f, src.doc) for f in findings]))
+        return findings
+
+    async def wait_ready(self) -> None:
+        if self.ready is not None and not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), timeout=60)
+            except asyncio.TimeoutError:
+                self.log("workspace still loading; answering with what is known", types.MessageType.Warning)
+
+    async def current(self, uri: str) -> tuple[Source, list[Finding]] | None:
+        await self.wait_ready()
+        src = self.docs.get(uri)
+        if src is None:
+            return None
+        done = self.published.get(uri)
+        if done is None or done[0] != src.doc.version or src.pending:
+            task = self.tasks.get(uri)
+            if task is not None and not task.done():
+                task.cancel()
+            await self.refresh(uri)
+            done = self.published.get(uri)
+        return src, (done[1] if done else [])
+
+    def relint_all(self) -> None:
+        for uri in list(self.docs):
+            self.schedule(uri, 0)
+        if self.pull:
+            try:
+                self.workspace_diagnostic_refresh(None)
+            except Exception:
+                pass
+
+    async def load_workspace(self) -> None:
+        """Read the split files that are not open, so leakage across files shows live."""
+        for path in await self.run(self.project.workspace_files):
+            if path not in self.project.sources:
+                self.project.load_from_disk(path)
+        self.relint_all()
+
+    async def reload_settings(self) -> None:
+        section = {}
+        caps = self.client_capabilities.workspace
+        if caps is not None and caps.configuration:
+            try:
+                result = await self.workspace_configuration_async(types.ConfigurationParams(
+                    items=[types.ConfigurationItem(section="tunelint")]))
+                section = result[0] if result and isinstance(result[0], dict) else {}
+            except Exception as e:
+                self.log(f"workspace/configuration failed: {e}", types.MessageType.Warning)
+        merged = {**self.init_options, **section}
+        settings, problems = editor_settings(merged)
+        for p in problems:
+            self.log(f"tunelint settings: {p}", types.MessageType.Warning)
+        if settings != self.project.editor_settings:
+            self.project.editor_settings = settings
+            self.project.reload_config()
+            self.relint_all()
+
+
+server = TunelintServer()
+
+
+def _uri_path(uri: str) -> str:
+    return to_fs_path(uri) or uri
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: TunelintServer, params: types.InitializeParams) -> None:
+    root = None
+    if params.workspace_folders:
+        root = _uri_path(params.workspace_folders[0].uri)
+    elif params.root_uri:
+        root = _uri_path(params.root_uri)
+    elif params.root_path:
+        root = params.root_path
+    opts = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+    ls.init_options = opts
+    settings, problems = editor_settings(opts)
+    ls.project = Project(root, settings)
+    td = params.capabilities.text_document
+    ls.pull = bool(td is not None and td.diagnostic is not None)
+    for p in problems:
+        log.warning("initialization options: %s", p)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: TunelintServer, params: types.InitializedParams) -> None:
+    ls.ready = asyncio.Event()
+    try:
+        await _start(ls)
+    finally:
+        ls.ready.set()
+
+
+async def _start(ls: TunelintServer) -> None:
+    if ls.project.config_error:
+        ls.log(f"tunelint: {ls.project.config_error}", types.MessageType.Error)
+    ws = ls.client_capabilities.workspace
+    if ws is not None and ws.did_change_watched_files is not None and ws.did_change_watched_files.dynamic_registration:
+        watchers = [types.FileSystemWatcher(glob_pattern=g) for g in ("**/*.jsonl", "**/tunelint.toml", "**/pyproject.toml")]
+        try:
+            await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
+                id="tunelint-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers))]))
+        except Exception as e:
+            ls.log(f"could not watch files: {e}", types.MessageType.Warning)
+    await ls.reload_settings()
+    await ls.load_workspace()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: TunelintServer, params: types.DidOpenTextDocumentParams) -> None:
+    td = params.text_document
+    doc = Document.open(td.uri, _uri_path(td.uri), td.version, td.text)
+    ls.docs[td.uri] = ls.project.open(doc)
+    ls.schedule(td.uri, 0)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: TunelintServer, params: types.DidChangeTextDocumentParams) -> None:
+    src = ls.docs.get(params.text_document.uri)
+    if src is None:
+        return
+    doc = src.doc
+    for change in params.content_changes:
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            r = change.range
+            ch = doc.apply((r.start.line, r.start.character), (r.end.line, r.end.character), change.text)
+        else:
+            ch = doc.replace_all(change.text)
+        ls.project.changed(src, ch)
+    doc.version = params.text_document.version
+    ls.schedule(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: TunelintServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    src = ls.docs.pop(uri, None)
+    task = ls.tasks.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    ls.published.pop(uri, None)
+    if src is not None:
+        ls.project.close(src.path)
+    if not ls.pull:
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    ls.relint_all()
+
+
+@server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
+                types.DiagnosticOptions(identifier="tunelint", inter_file_dependencies=True, workspace_diagnostics=True))
+async def document_diagnostic(ls: TunelintServer, params: types.DocumentDiagnosticParams):
+    got = await ls.current(params.text_document.uri)
+    if got is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    src, findings = got
+    return types.RelatedFullDocumentDiagnosticReport(
+        items=[diagnostic(f, src.doc) for f in findings], result_id=f"{src.doc.version}")
+
+
+@server.feature(types.WORKSPACE_DIAGNOSTIC)
+async def workspace_diagnostic(ls: TunelintServer, params: types.WorkspaceDiagnosticParams):
+    items = []
+    for uri in list(ls.docs):
+        got = await ls.current(uri)
+        if got is not None:
+            src, findings = got
+            items.append(types.WorkspaceFullDocumentDiagnosticReport(
+                uri=uri, version=src.doc.version, items=[diagnostic(f, src.doc) for f in findings]))
+    for path, src in list(ls.project.sources.items()):
+        if src.doc is None:
+            await ls.bring_up_to_date(src)
+            items.append(types.WorkspaceFullDocumentDiagnosticReport(
+                uri=path_to_uri(path), version=None,
+                items=[diagnostic(f, None) for f in ls.project.findings(src)]))
+    return types.WorkspaceDiagnosticReport(items=items)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+async def inlay_hint(ls: TunelintServer, params: types.InlayHintParams):
+    got = await ls.current(params.text_document.uri)
+    return features.inlay_hints(got[0], params.range) if got else []
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+async def hover(ls: TunelintServer, params: types.HoverParams):
+    got = await ls.current(params.text_document.uri)
+    if got is None:
+        return None
+    src, findings = got
+    return await features.hover(ls, src, findings, params.position)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+async def code_lens(ls: TunelintServer, params: types.CodeLensParams):
+    got = await ls.current(params.text_document.uri)
+    return features.code_lenses(ls.project, *got) if got else []
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+    code_action_kinds=[types.CodeActionKind.QuickFix, features.FIX_ALL_KIND]))
+async def code_action(ls: TunelintServer, params: types.CodeActionParams):
+    got = await ls.current(params.text_document.uri)
+    return features.code_actions(*got, params) if got else []
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def watched_files(ls: TunelintServer, params: types.DidChangeWatchedFilesParams) -> None:
+    config_changed = False
+    for change in params.changes:
+        path = _uri_path(change.uri)
+        name = os.path.basename(path)
+        if name in CONFIG_FILES:
+            config_changed = True
+        elif path.endswith(".jsonl") and not any(s.path == path for s in ls.docs.values()):
+            if change.type == types.FileChangeType.Deleted:
+                ls.project.forget(path)
+            elif ls.project.split_of(path) is not None:
+                ls.project.load_from_disk(path)
+    if config_changed:
+        ls.project.reload_config()
+        await ls.load_workspace()
+    else:
+        ls.relint_all()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: TunelintServer, params: types.DidChangeConfigurationParams) -> None:
+    if isinstance(params.settings, dict) and isinstance(params.settings.get("tunelint"), dict):
+        ls.init_options = {**ls.init_options, **params.settings["tunelint"]}
+    await ls.reload_settings()
+
+
+@server.command(features.CMD_LINT_FILE)
+async def lint_file(ls: TunelintServer, args):
+    return await features.lint_file_command(ls, args)
+
+
+@server.command(features.CMD_ADD_TO_BASELINE)
+async def add_to_baseline(ls: TunelintServer, args):
+    return await features.add_to_baseline_command(ls, args)
+
+
+def main(tcp: str | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("TUNELINT_LOG", "WARNING"), format="%(asctime)s %(name)s %(message)s")
+    try:
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            server.start_io()
+    finally:
+        server.executor.shutdown(wait=False, cancel_futures=True)
+        server.project.close_all()

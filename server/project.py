@@ -1,0 +1,356 @@
+"""The workspace as the linter sees it: configuration, open documents and the split files on
+disk, their per-line results, and the dataset indexes (formats, sizes, duplicates, leakage)
+that span them. Kept current line by line; editor-independent (no pygls here)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunelint.config import Config, ConfigError, load_config
+from tunelint.linter.analyze import DUPLICATE_CODES, LineResult
+from tunelint.linter.engine import Linter, _finding, line_findings
+from tunelint.linter.findings import Finding, Fix, Related
+from tunelint.linter.indexes import FormatIndex, SizeIndex
+from tunelint.linter.settings import Settings
+from tunelint.linter.source import SourceLine, read_lines
+
+from .documents import Change, Document
+
+log = logging.getLogger("tunelint.server")
+
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tunelint", ".tox"}
+MAX_WORKSPACE_FILES = 64
+MEMO_LIMIT = 300_000
+
+
+@dataclass
+class Source:
+    """One file the project knows: an open document, or a split file read from disk."""
+
+    path: str
+    doc: Document | None = None
+    results: dict[int, LineResult] = field(default_factory=dict)  # line id → result
+    texts: dict[int, str] = field(default_factory=dict)  # line id → text (disk files)
+    order: list[int] = field(default_factory=list)  # line ids in order (disk files)
+    pending: set[int] = field(default_factory=set)  # line ids to analyse
+
+    def line_ids(self) -> list[int]:
+        return self.doc.ids if self.doc else self.order
+
+
+class Project:
+    def __init__(self, root: str | None, editor_settings: dict | None = None, jobs: int | None = None):
+        self.root = Path(root).resolve() if root else None
+        self.editor_settings = dict(editor_settings or {})
+        self.jobs = jobs
+        self._linter: Linter | None = None
+        self.sources: dict[str, Source] = {}
+        self.memo: dict[tuple[Settings, str], LineResult] = {}
+        self.config_error: str | None = None
+        self.reload_config()
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def reload_config(self) -> None:
+        try:
+            self.config = load_config(start=self.root) if self.root else Config()
+            self.config_error = None
+        except ConfigError as e:
+            self.config = Config(root=self.root or Path.cwd())
+            self.config_error = str(e)
+        self._reset_indexes()
+
+    def settings_for(self, path: str) -> Settings:
+        try:
+            return self.config.settings_for(path, self.editor_settings)
+        except (ConfigError, ValueError) as e:
+            self.config_error = str(e)
+            return self.config.settings_for(path)
+
+    def split_of(self, path: str) -> str | None:
+        return self.config.split_of(path)
+
+    def _reset_indexes(self) -> None:
+        from tunelint.linter.dedupe import DuplicateIndex
+
+        self._numbers: dict[str, dict[int, int]] = {}
+        line_of = self.line_of
+        self.formats = FormatIndex(line_of)
+        self.sizes = SizeIndex(_SettingsView(self))
+        self.splits: dict[str, str | None] = {}
+        thresholds = [self.settings_for(p).duplicate_threshold for p in self.sources] or [
+            self.settings_for("x.jsonl").duplicate_threshold]
+        self.duplicates = DuplicateIndex(self.splits, min(thresholds), (), line_of)
+        for src in self.sources.values():
+            self.splits[src.path] = self.split_of(src.path)
+            src.results.clear()
+            src.pending = set(src.line_ids())
+
+    def line_of(self, path: str, line_id: int) -> int:
+        numbers = self._numbers.get(path)
+        if numbers is None:
+            src = self.sources.get(path)
+            ids = src.line_ids() if src else []
+            numbers = self._numbers[path] = {i: n for n, i in enumerate(ids, 1)}
+        return numbers.get(line_id, 1)
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def open(self, doc: Document) -> Source:
+        src = self.sources.get(doc.path)
+        if src is not None:
+            self._drop_lines(src, list(src.results))
+        src = self.sources[doc.path] = Source(doc.path, doc)
+        self.splits[doc.path] = self.split_of(doc.path)
+        src.pending = set(doc.ids[: doc.content_lines])
+        self._numbers.pop(doc.path, None)
+        return src
+
+    def changed(self, src: Source, change: Change) -> None:
+        self._drop_lines(src, change.removed_ids)
+        doc = src.doc
+        for i in doc.ids[change.start : change.start + change.inserted]:
+            src.pending.add(i)
+        # a final empty line is not a line: make sure it is neither pending nor indexed
+        if doc.lines and doc.lines[-1] == "":
+            last = doc.ids[-1]
+            src.pending.discard(last)
+            if last in src.results:
+                self._drop_lines(src, [last])
+        self._numbers.pop(src.path, None)
+
+    def close(self, path: str) -> None:
+        src = self.sources.pop(path, None)
+        if src is not None:
+            self._drop_lines(src, list(src.results))
+        self._numbers.pop(path, None)
+        if self._is_split_file(path) and os.path.isfile(path):
+            self.load_from_disk(path)
+
+    def _drop_lines(self, src: Source, ids: Iterable[int]) -> None:
+        for i in ids:
+            src.results.pop(i, None)
+            src.texts.pop(i, None)
+            src.pending.discard(i)
+            self.formats.remove(src.path, i)
+            self.sizes.remove(src.path, i)
+            self.duplicates.remove(src.path, i)
+
+    # -- split files from disk ----------------------------------------------------------------
+
+    def workspace_files(self) -> list[str]:
+        """The train/validation/test files of the workspace (from `splits`, else by name)."""
+        if self.root is None:
+            return []
+        found = []
+        for dirpath, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            for f in sorted(files):
+                p = os.path.join(dirpath, f)
+                if f.endswith(".jsonl") and self._is_split_file(p) and not self.config.excluded(p):
+                    found.append(p)
+                    if len(found) >= MAX_WORKSPACE_FILES:
+                        return found
+        return found
+
+    def _is_split_file(self, path: str) -> bool:
+        return self.split_of(path) is not None
+
+    def load_from_disk(self, path: str) -> Source | None:
+        """Read a file that is not open, for cross-file findings (leakage)."""
+        if path in self.sources and self.sources[path].doc is not None:
+            return None
+        old = self.sources.pop(path, None)
+        if old is not None:
+            self._drop_lines(old, list(old.results))
+        src = self.sources[path] = Source(path)
+        self.splits[path] = self.split_of(path)
+        self._numbers.pop(path, None)
+        try:
+            for ln in read_lines(path):
+                if ln.text is not None:
+                    src.order.append(ln.number)
+                    src.texts[ln.number] = ln.text
+        except OSError as e:
+            log.warning("cannot read %s: %s", path, e)
+        src.pending = set(src.order)
+        return src
+
+    def forget(self, path: str) -> None:
+        src = self.sources.get(path)
+        if src is not None and src.doc is None:
+            self._drop_lines(src, list(src.results))
+            del self.sources[path]
+
+    # -- analysis -----------------------------------------------------------------------------
+
+    def work(self, src: Source) -> tuple[Settings, list[str]]:
+        """What analysing the source's pending lines needs computed: texts not memoised yet.
+        Cheap; runs on the event loop. The computing happens elsewhere (`Analysis.compute`)."""
+        settings = self.settings_for(src.path)
+        texts = self._texts(src)
+        return settings, list(dict.fromkeys(t for t in texts.values() if (settings, t) not in self.memo))
+
+    def store(self, src: Source, settings: Settings, texts: list[str], results: list[LineResult]) -> None:
+        """Take computed results, then bring the source's pending lines and the indexes up to date."""
+        if len(self.memo) > MEMO_LIMIT:
+            self.memo.clear()
+        self.memo.update(((settings, t), r) for t, r in zip(texts, results))
+        if self.settings_for(src.path) != settings:
+            return  # settings changed meanwhile: the lines stay pending for the next round
+        for i, text in self._texts(src).items():
+            r = self.memo.get((settings, text))
+            if r is None:
+                continue  # edited after the work was taken: the next round analyses it
+            src.results[i] = r
+            src.pending.discard(i)
+            self.formats.add(src.path, i, text, r)
+            self.sizes.add(src.path, i, text, r)
+            if r.dedupe is not None and r.dedupe.whole_key:
+                self.duplicates.put(src.path, i, r.dedupe)
+            else:
+                self.duplicates.remove(src.path, i)
+
+    @property
+    def linter(self) -> Linter:
+        if self._linter is None:
+            self._linter = Linter(jobs=self.jobs, start_method="forkserver")
+        return self._linter
+
+    def analyse_now(self, src: Source) -> None:
+        """work + compute + store in one go (tests, scripts; the server splits them)."""
+        settings, texts = self.work(src)
+        self.store(src, settings, texts, compute(self.linter, settings, texts))
+
+    def _texts(self, src: Source) -> dict[int, str]:
+        if src.doc is None:
+            return {i: src.texts[i] for i in src.pending if i in src.texts}
+        doc = src.doc
+        out = {}
+        for n, (i, line) in enumerate(zip(doc.ids, doc.lines)):
+            if i in src.pending:
+                body = line[:-1] if line.endswith("\r") else line
+                out[i] = body[1:] if n == 0 and body.startswith("\ufeff") else body
+        return out
+
+    # -- findings -----------------------------------------------------------------------------
+
+    def findings(self, src: Source) -> list[Finding]:
+        """Every finding for one source, exactly as `tunelint check` reports it."""
+        settings = self.settings_for(src.path)
+        out: list[Finding] = []
+        lines = self._source_lines(src)
+        if not any(ln.text and ln.text.strip("\ufeff \t\r") for ln in lines):
+            if settings.enabled("TL003"):
+                out.append(_finding(src.path, 1, 1, 2, "TL003", None, "the file is empty" if not lines
+                                    else "the file has only whitespace", settings))
+            return out
+        crlf = [ln.number for ln in lines if ln.crlf]
+        for ln in lines:
+            r = src.results.get(ln.id)
+            if r is not None and (r.findings or ln.bom):
+                out += line_findings(src.path, ln.ln, r, settings)
+            elif ln.size > settings.max_line_bytes:
+                out += line_findings(src.path, ln.ln, r, settings)
+        if crlf and settings.enabled("TL006"):
+            fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
+            out.append(_finding(src.path, crlf[0], 1, 1, "TL006", None,
+                                f"{len(crlf)} line{'s' if len(crlf) > 1 else ''} end with CRLF (Windows line endings)",
+                                settings, fix))
+        for index in (self.formats, self.sizes, self.duplicates):
+            if index is self.duplicates and not any(settings.enabled(c) for c in DUPLICATE_CODES):
+                continue
+            for f in index.findings():
+                if f.path == src.path and settings.enabled(f.code):
+                    related = tuple(Related(p, n, 1, m) for p, n, m in f.related)
+                    out.append(_finding(f.path, f.line, 1, 2, f.code, None, f.message, settings, None, related))
+        out.sort(key=lambda f: f.sort_key)
+        return self._without_baselined(src, lines, out)
+
+    def _without_baselined(self, src: Source, lines: list, findings: list[Finding]) -> list[Finding]:
+        baseline = self.config.baseline
+        if not baseline or not findings or not os.path.isfile(baseline):
+            return findings
+        from tunelint.linter.baseline import BaselineError, filter_matching
+        from tunelint.linter.engine import line_hash
+
+        texts = {ln.number: ln.text for ln in lines}
+
+        def hash_of(f: Finding) -> str:
+            text = texts.get(f.line)
+            return f"{line_hash(text):016x}" if text is not None else ""
+
+        try:
+            return filter_matching(findings, hash_of, baseline)[0]
+        except BaselineError as e:
+            self.config_error = str(e)
+            return findings
+
+    def _source_lines(self, src: Source) -> list[_Line]:
+        if src.doc is None:
+            return [_Line(i, SourceLine(i, src.texts[i], 0, len(src.texts[i]))) for i in src.order]
+        doc = src.doc
+        out = []
+        for n in range(doc.content_lines):
+            line = doc.lines[n]
+            crlf = line.endswith("\r")
+            body = line[:-1] if crlf else line
+            bom = n == 0 and body.startswith("\ufeff")
+            if bom:
+                body = body[1:]
+            size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+            out.append(_Line(doc.ids[n], SourceLine(n + 1, body, 0, size, crlf, bom)))
+        return out
+
+    def summary(self, src: Source, findings: list[Finding]) -> dict:
+        results = list(src.results.values())
+        examples = sum(1 for r in results if r.is_example)
+        tokens = sum(r.tokens for r in results if r.tokens > 0)
+        trainable = sum(r.trainable for r in results if r.trainable > 0)
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for f in findings:
+            counts[f.severity.value] += 1
+        return {"examples": examples, "tokens": tokens, "trainable": trainable, **counts,
+                "counted": any(r.tokens >= 0 for r in results)}
+
+    def close_all(self) -> None:
+        if self._linter is not None:
+            self._linter.close()
+
+
+def compute(linter: Linter, settings: Settings, texts: list[str]) -> list[LineResult]:
+    """Analyse texts: in-process for a few, through the disk cache and worker processes for many."""
+    if not texts:
+        return []
+    if len(texts) > 200:
+        return linter.results(settings, texts)
+    return linter.analyzer(settings).analyze_many(texts)
+
+
+class _Line:
+    """A SourceLine with the id the indexes know it by."""
+
+    __slots__ = ("id", "ln")
+
+    def __init__(self, line_id: int, ln: SourceLine):
+        self.id = line_id
+        self.ln = ln
+
+    def __getattr__(self, name):
+        return getattr(self.ln, name)
+
+
+class _SettingsView(dict):
+    """SizeIndex looks settings up by path; the project resolves them lazily."""
+
+    def __init__(self, project: Project):
+        super().__init__()
+        self.project = project
+
+    def __getitem__(self, path: str) -> Settings:
+        return self.project.settings_for(path)
+
