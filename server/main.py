@@ -378,13 +378,13 @@ async def did_change_configuration(ls: TunelintServer, params: types.DidChangeCo
 
 
 @server.command(features.CMD_LINT_FILE)
-async def lint_file(ls: TunelintServer, args):
-    return await features.lint_file_command(ls, args)
+async def lint_file(ls: TunelintServer, *args):
+    return await features.lint_file_command(ls, list(args))
 
 
 @server.command(features.CMD_ADD_TO_BASELINE)
-async def add_to_baseline(ls: TunelintServer, args):
-    return await features.add_to_baseline_command(ls, args)
+async def add_to_baseline(ls: TunelintServer, *args):
+    return await features.add_to_baseline_command(ls, list(args))
 
 
 def main(tcp: str | None = None) -> None:
