@@ -67,6 +67,12 @@ class _Workers:
     def map(self, settings: Settings, texts: list[str]) -> list[LineResult]:
         if self.pool is None or self.settings != settings:
             self.close()
+            if self.start_method == "fork" and settings.tokenizer and not settings.tokenizer.startswith("hf:"):
+                # load the encoding before forking: the workers share its memory instead of
+                # each building a copy (~100 MB each)
+                from .tokens import tiktoken_encoding
+
+                tiktoken_encoding(settings.tokenizer)
             ctx = multiprocessing.get_context(self.start_method)
             self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(settings,))
             self.settings = settings

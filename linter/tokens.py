@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 TIKTOKEN_ENCODINGS = ("o200k_base", "cl100k_base")
+MEMO_ENTRIES = 4096
 
 
 class TokenizerUnavailable(RuntimeError):
@@ -126,7 +127,7 @@ class TiktokenCounter:
         n = memo.get(text)
         if n is None:
             n = len(self._enc.encode_ordinary(text))
-            if len(memo) > 200_000:
+            if len(memo) > MEMO_ENTRIES:  # bounded: it is for repeated system prompts, not a corpus
                 memo.clear()
             memo[text] = n
         return n
