@@ -133,11 +133,16 @@ def text_lines(text: str) -> Iterator[SourceLine]:
         lines.pop()
     offset = 0
     for number, line in enumerate(lines, 1):
-        crlf = line.endswith("\r")
-        body = line[:-1] if crlf else line
-        bom = number == 1 and body.startswith("\ufeff")
-        if bom:
-            body = body[1:]
-        size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
-        yield SourceLine(number, body, offset, size, crlf, bom)
+        yield editor_line(number, line, offset)
         offset += len(line) + 1
+
+
+def editor_line(number: int, line: str, offset: int = 0) -> SourceLine:
+    """One line of an editor buffer (without its "\n"): CR and, on line 1, a BOM taken off."""
+    crlf = line.endswith("\r")
+    body = line[:-1] if crlf else line
+    bom = number == 1 and body.startswith("\ufeff")
+    if bom:
+        body = body[1:]
+    size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+    return SourceLine(number, body, offset, size, crlf, bom)

@@ -16,7 +16,7 @@ from tunelint.linter.engine import Linter, _finding, line_findings
 from tunelint.linter.findings import Finding, Fix, Related
 from tunelint.linter.indexes import FormatIndex, SizeIndex
 from tunelint.linter.settings import Settings
-from tunelint.linter.source import SourceLine, read_lines
+from tunelint.linter.source import SourceLine, editor_line, read_lines
 
 from .documents import Change, Document
 
@@ -230,12 +230,8 @@ class Project:
         if src.doc is None:
             return {i: src.texts[i] for i in src.pending if i in src.texts}
         doc = src.doc
-        out = {}
-        for n, (i, line) in enumerate(zip(doc.ids, doc.lines)):
-            if i in src.pending:
-                body = line[:-1] if line.endswith("\r") else line
-                out[i] = body[1:] if n == 0 and body.startswith("\ufeff") else body
-        return out
+        return {i: editor_line(n + 1, line).text for n, (i, line) in enumerate(zip(doc.ids, doc.lines))
+                if i in src.pending}
 
     # -- findings -----------------------------------------------------------------------------
 
@@ -294,17 +290,7 @@ class Project:
         if src.doc is None:
             return [_Line(i, SourceLine(i, src.texts[i], 0, len(src.texts[i]))) for i in src.order]
         doc = src.doc
-        out = []
-        for n in range(doc.content_lines):
-            line = doc.lines[n]
-            crlf = line.endswith("\r")
-            body = line[:-1] if crlf else line
-            bom = n == 0 and body.startswith("\ufeff")
-            if bom:
-                body = body[1:]
-            size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
-            out.append(_Line(doc.ids[n], SourceLine(n + 1, body, 0, size, crlf, bom)))
-        return out
+        return [_Line(doc.ids[n], editor_line(n + 1, doc.lines[n])) for n in range(doc.content_lines)]
 
     def summary(self, src: Source, findings: list[Finding]) -> dict:
         results = list(src.results.values())

@@ -65,8 +65,8 @@ def _per_line(report, number):
 def test_mutated_lines_never_crash_and_lint_the_same_alone_or_in_a_file(lines):
     whole = _linter.lint_text("\n".join(lines) + "\n", "train.jsonl", _settings)
     for number, line in enumerate(lines, 1):
-        if number == 1 and line.startswith("\ufeff"):
-            continue  # a BOM only means something at the start of the file
+        if line.startswith("\ufeff"):
+            continue  # a BOM only means something at the start of the file: alone, the line is line 1
         if not line.strip("\ufeff \t\r"):
             continue  # alone, a blank line is an empty file (TL003): a file-level finding
         alone = _linter.lint_text(line + "\n", "train.jsonl", _settings)
