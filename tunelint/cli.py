@@ -187,6 +187,78 @@ def _progress_bar(files: list[str]) -> _Progress | None:
     return _Progress(total) if total > 50 * 1024 * 1024 else None
 
 
+def _train_import():
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError as e:
+        click.echo(f"tunelint: training needs the `train` extra ({e.name} is missing): pip install 'tunelint[train]'", err=True)
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--validation", type=click.Path(dir_okay=False), help="Validation file, evaluated before and after, per example.")
+@click.option("--model", help="tiny (a dry run with a tiny local model), a Hugging Face model name, or a local folder.")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Run folder to create.")
+@click.option("--method", type=click.Choice(["lora", "full"]), help="LoRA adapter (default) or full fine-tune.")
+@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int, help="Stop after this many optimizer steps (overrides --epochs).")
+@click.option("--learning-rate", type=float)
+@click.option("--max-length", type=int, help="Tokens per example; longer ones are truncated (reported first).")
+@click.option("--batch-size", type=int, help="Examples per device per step.")
+@click.option("--grad-accum", type=int, help="Gradient accumulation steps.")
+@click.option("--packing/--no-packing", default=None, help="Pack examples into full-length sequences.")
+@click.option("--gradient-checkpointing", is_flag=True, default=None)
+@click.option("--seed", type=int)
+@click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option("--force", is_flag=True, help="Train even if the linter finds errors.")
+@click.option("--events", "events_to", type=click.Choice(["-"]), help="'-': also write events as JSON lines to stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+def train(data, validation, model, output, method, epochs, max_steps, learning_rate, max_length, batch_size,
+          grad_accum, packing, gradient_checkpointing, seed, resume, overwrite, force, events_to, config_path):
+    """Fine-tune on DATA (chat JSONL): lint, preflight, train with TRL + peft, evaluate per example.
+    Exit 0: done; 1: dataset errors; 2: usage or setup problem; 130: cancelled."""
+    _train_import()
+    from tunelint.trainer.run import train as run_train
+    from tunelint.trainer.settings import TrainError, resolve
+
+    try:
+        config = load_config(config_path, Path(data).resolve().parent)
+        settings = resolve(config.train, {"model": model, "method": method, "epochs": epochs, "max_steps": max_steps,
+                                          "learning_rate": learning_rate, "max_length": max_length,
+                                          "batch_size": batch_size, "grad_accum": grad_accum, "packing": packing,
+                                          "gradient_checkpointing": gradient_checkpointing, "seed": seed})
+        code = run_train(data, output, settings, validation=validation, force=force, overwrite=overwrite,
+                         resume=resume, events_stdout=events_to == "-", config=config)
+    except (TrainError, ConfigError) as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(getattr(e, "code", 2))
+    sys.exit(code)
+
+
+@main.command("eval")
+@click.argument("target")
+@click.option("--data", required=True, type=click.Path(dir_okay=False), help="Chat JSONL to evaluate on.")
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Folder for eval_results.jsonl (default: a new eval-<time> folder in the run).")
+@click.option("--max-new-tokens", type=int, default=128, show_default=True)
+@click.option("--events", "events_to", type=click.Choice(["-"]))
+def eval_cmd(target, data, output, max_new_tokens, events_to):
+    """Evaluate a run folder (its adapter or model) or any model on DATA, per example."""
+    _train_import()
+    from tunelint.trainer.eval_cmd import evaluate_run
+    from tunelint.trainer.settings import TrainError
+
+    try:
+        out = evaluate_run(target, data, output, max_new_tokens=max_new_tokens, events_stdout=events_to == "-")
+    except TrainError as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(e.code)
+    click.echo(f"Wrote {out / 'eval_results.jsonl'}", err=True)
+
+
 @main.command()
 @click.option("--tcp", metavar="HOST:PORT", help="Listen on TCP instead of stdio (for debugging).")
 @click.option("--stdio", is_flag=True, help="Speak LSP over stdin/stdout (the default; accepted for editors that pass it).")

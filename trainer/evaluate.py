@@ -1,0 +1,90 @@
+"""Per-example evaluation: masked loss (after and base), a greedy generation from the prompt,
+the reference, exact match and token F1."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from .data import Encoded, Example
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.strip().split()).lower()
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD-style F1 over lower-cased whitespace tokens."""
+    p, r = re.findall(r"\w+", prediction.lower()), re.findall(r"\w+", reference.lower())
+    if not p or not r:
+        return float(p == r)
+    common = sum((Counter(p) & Counter(r)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def example_losses(model, encoded: list[Encoded], device, batch_size: int = 8) -> list[float | None]:
+    """Mean cross-entropy over each example's trained tokens (None when it has none)."""
+    import torch
+
+    model.eval()
+    out: list[float | None] = []
+    with torch.no_grad():
+        for i in range(0, len(encoded), batch_size):
+            batch = encoded[i : i + batch_size]
+            width = max(len(e.input_ids) for e in batch)
+            ids = torch.zeros((len(batch), width), dtype=torch.long)
+            labels = torch.full((len(batch), width), -100, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for j, e in enumerate(batch):
+                n = len(e.input_ids)
+                ids[j, :n] = torch.tensor(e.input_ids)
+                labels[j, :n] = torch.tensor(e.labels)
+                mask[j, :n] = 1
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+            shift_logits, shift_labels = logits[:, :-1], labels[:, 1:].to(device)
+            ce = torch.nn.functional.cross_entropy(shift_logits.transpose(1, 2), shift_labels,
+                                                   ignore_index=-100, reduction="none")
+            counts = (shift_labels != -100).sum(dim=1)
+            for j in range(len(batch)):
+                n = int(counts[j])
+                out.append(float(ce[j].sum() / n) if n else None)
+    return out
+
+
+def generate(model, tokenizer, ex: Example, device, max_new_tokens: int) -> str:
+    """Greedy continuation of the conversation before its last assistant turn."""
+    import torch
+
+    last = max((i for i, m in enumerate(ex.messages) if m.get("role") == "assistant"), default=None)
+    prompt_msgs = ex.messages[:last] if last is not None else ex.messages
+    text = tokenizer.apply_chat_template(prompt_msgs, tools=ex.tools, tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(device)
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                             do_sample=False, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
+
+
+def reference(ex: Example) -> str:
+    last = [m for m in ex.messages if m.get("role") == "assistant"]
+    content = last[-1].get("content") if last else ""
+    return content if isinstance(content, str) else ""
+
+
+def record(ex: Example, loss: float | None, loss_base: float | None, generation: str) -> dict:
+    ref = reference(ex)
+    return {
+        "line": ex.line,
+        "loss": loss,
+        "loss_base": loss_base,
+        "perplexity": math.exp(loss) if loss is not None and loss < 50 else None,
+        "generation": generation,
+        "reference": ref,
+        "exact_match": normalise(generation) == normalise(ref),
+        "token_f1": round(token_f1(generation, ref), 4),
+    }
