@@ -114,8 +114,18 @@ class Signer:
             return [Signature(*k, b"", b"", m) for k, m in zip(keys, media)]
         sigs = self.hasher.signatures([w for w, _, _ in joined] + [p for _, p, _ in joined])
         n = len(joined)
-        return [Signature(*keys[i], sigs[i].tobytes(), sigs[n + i].tobytes() if joined[i][1] else b"", media[i])
+        return [Signature(*keys[i], sigs[i].tobytes() if _long_enough(joined[i][0]) else b"",
+                          sigs[n + i].tobytes() if _long_enough(joined[i][1]) else b"", media[i])
                 for i in range(n)]
+
+
+MIN_WORDS = 12  # below this a word 3-gram set is too small for a meaningful similarity estimate
+
+
+def _long_enough(text: str) -> bool:
+    """Near matching needs enough shingles: "what is 5 plus 7" and "... plus 8" share 3 of 5
+    3-grams, and MinHash estimates of such tiny sets are noise. Short texts match exactly only."""
+    return len(text) > 400 or len(text.split(None, MIN_WORDS)) > MIN_WORDS
 
 
 def _key(normalized: str) -> int:

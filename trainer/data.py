@@ -2,8 +2,8 @@
 
 The mask is template-agnostic: the conversation is rendered once with the model's chat template;
 each trained assistant turn spans from the end of the prompt rendered with the generation prompt
-to the end of the conversation rendered up to and including that turn — so the end-of-turn token
-is trained, whatever the template. Turns with `weight: 0` are not trained. Labels are -100 by
+to the end of the conversation rendered up to and including that turn, cut after its end-of-turn
+token — so the end-of-turn token is trained, whatever the template. Turns with `weight: 0` are not trained. Labels are -100 by
 position, never by token id, so pad == eos is harmless.
 """
 
@@ -84,6 +84,11 @@ def trained_spans(tokenizer, ex: Example, full: str) -> list[tuple[int, int]]:
         content = m.get("content") if isinstance(m.get("content"), str) else ""
         if full.startswith(prompt) and full.startswith(upto) and len(upto) > len(prompt):
             start, end = len(prompt), len(upto)
+            # the turn ends with its end-of-turn token: what the template puts after it (a newline)
+            # is never generated, so it is not trained
+            eos = tokenizer.eos_token or ""
+            k = full.rfind(eos, start, end) if eos else -1
+            end = k + len(eos) if k >= 0 else start + len(full[start:end].rstrip())
         else:  # templates that re-render earlier turns: find the content itself
             at = full.find(content, cursor) if content else -1
             if at < 0:

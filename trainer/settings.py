@@ -31,6 +31,7 @@ class TrainSettings:
     lora_alpha: int = 32
     eval_max_new_tokens: int = 128
     logging_steps: int = 1
+    checkpoint_steps: int = 50
 
     @property
     def lr(self) -> float:

@@ -212,13 +212,15 @@ def _train_import():
 @click.option("--packing/--no-packing", default=None, help="Pack examples into full-length sequences.")
 @click.option("--gradient-checkpointing", is_flag=True, default=None)
 @click.option("--seed", type=int)
+@click.option("--checkpoint-steps", type=int, help="Save a checkpoint every N steps (default 50).")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--force", is_flag=True, help="Train even if the linter finds errors.")
 @click.option("--events", "events_to", type=click.Choice(["-"]), help="'-': also write events as JSON lines to stdout.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 def train(data, validation, model, output, method, epochs, max_steps, learning_rate, max_length, batch_size,
-          grad_accum, packing, gradient_checkpointing, seed, resume, overwrite, force, events_to, config_path):
+          grad_accum, packing, gradient_checkpointing, seed, checkpoint_steps, resume, overwrite, force, events_to,
+          config_path):
     """Fine-tune on DATA (chat JSONL): lint, preflight, train with TRL + peft, evaluate per example.
     Exit 0: done; 1: dataset errors; 2: usage or setup problem; 130: cancelled."""
     _train_import()
@@ -230,7 +232,8 @@ def train(data, validation, model, output, method, epochs, max_steps, learning_r
         settings = resolve(config.train, {"model": model, "method": method, "epochs": epochs, "max_steps": max_steps,
                                           "learning_rate": learning_rate, "max_length": max_length,
                                           "batch_size": batch_size, "grad_accum": grad_accum, "packing": packing,
-                                          "gradient_checkpointing": gradient_checkpointing, "seed": seed})
+                                          "gradient_checkpointing": gradient_checkpointing, "seed": seed,
+                                          "checkpoint_steps": checkpoint_steps})
         code = run_train(data, output, settings, validation=validation, force=force, overwrite=overwrite,
                          resume=resume, events_stdout=events_to == "-", config=config)
     except (TrainError, ConfigError) as e:
