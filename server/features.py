@@ -49,9 +49,12 @@ def findings_at(findings: list[Finding], src: Source, pos: types.Position) -> li
     return [f for f in findings if f.line == pos.line + 1 and f.column <= col <= max(f.end_column, f.column + 1)]
 
 
-async def hover(ls: TunelintServer, src: Source, findings: list[Finding], pos: types.Position) -> types.Hover | None:
+async def hover(ls: TunelintServer, src: Source, findings: list[Finding], pos: types.Position,
+                run: str | None = None) -> types.Hover | None:
     here = findings_at(findings, src, pos)
     parts = [rule_markdown(f.code) for f in dict((f.code, f) for f in here).values()]
+    if run:
+        parts.append(run)
     if pos.line < src.doc.content_lines:
         breakdown = await ls.run(_token_breakdown, ls.project, src.path, src.doc.lines[pos.line])
         if breakdown:

@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -24,11 +25,18 @@ from .convert import diagnostic, path_to_uri
 from .documents import Document
 from .options import editor_settings
 from .project import Project, Source, compute
+from .runs import RunRefused
+from .training import (CMD_CANCEL, CMD_EVALUATE, CMD_SHOW_RUN, CMD_TRAIN, KIND_EVALUATE, KIND_TRAIN,
+                       WORST_DEFAULT, Training)
 
 log = logging.getLogger("tunelint.server")
 
 DEBOUNCE_S = 0.03
 CONFIG_FILES = ("tunelint.toml", "pyproject.toml")
+
+
+class CommandRefused(JsonRpcInvalidParams):
+    """A command refused with a reason the user was shown (a run already going, a bad path)."""
 
 
 class TunelintProtocol(LanguageServerProtocol):
@@ -72,6 +80,18 @@ class TunelintServer(LanguageServer):
         # so its SQLite cache connection) lives on that thread only.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunelint-analysis")
         self._local = threading.local()
+        self.training = Training(self)
+        self.editor_options: dict = {}
+
+    def train_settings(self) -> dict:
+        """Training defaults: the config's [tool.tunelint.train], then the editor's `train` settings."""
+        editor = self.editor_options.get("train")
+        return {**self.project.config.train, **(editor if isinstance(editor, dict) else {})}
+
+    def diagnostics_for(self, src: Source, findings: list[Finding]) -> list[types.Diagnostic]:
+        worst = self.editor_options.get("worstExamples", WORST_DEFAULT)
+        worst = worst if isinstance(worst, int) and not isinstance(worst, bool) else WORST_DEFAULT
+        return [diagnostic(f, src.doc) for f in findings] + self.training.diagnostics(src, worst)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -84,6 +104,9 @@ class TunelintServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source) -> None:
         """Internal errors go to the log, never a storm of pop-ups."""
+        if isinstance(error, CommandRefused):  # a refusal the user was told about
+            self.log(f"tunelint: {error}", types.MessageType.Info)
+            return
         log.exception("internal error", exc_info=error)
         self.log(f"tunelint internal error ({source.__name__ if hasattr(source, '__name__') else source}): {error}",
                  types.MessageType.Error)
@@ -142,7 +165,7 @@ class TunelintServer(LanguageServer):
         self.published[uri] = (version, findings)
         if not self.pull:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=uri, version=version, diagnostics=[diagnostic(f, src.doc) for f in findings]))
+                uri=uri, version=version, diagnostics=self.diagnostics_for(src, findings)))
         return findings
 
     async def wait_ready(self) -> None:
@@ -193,6 +216,7 @@ class TunelintServer(LanguageServer):
             except Exception as e:
                 self.log(f"workspace/configuration failed: {e}", types.MessageType.Warning)
         merged = {**self.init_options, **section}
+        self.editor_options = merged
         settings, problems = editor_settings(merged)
         for p in problems:
             self.log(f"tunelint settings: {p}", types.MessageType.Warning)
@@ -220,6 +244,7 @@ def initialize(ls: TunelintServer, params: types.InitializeParams) -> None:
         root = params.root_path
     opts = params.initialization_options if isinstance(params.initialization_options, dict) else {}
     ls.init_options = opts
+    ls.editor_options = dict(opts)
     settings, problems = editor_settings(opts)
     ls.project = Project(root, settings)
     td = params.capabilities.text_document
@@ -250,6 +275,7 @@ async def _start(ls: TunelintServer) -> None:
         except Exception as e:
             ls.log(f"could not watch files: {e}", types.MessageType.Warning)
     await ls.reload_settings()
+    ls.training.reload()
     await ls.load_workspace()
 
 
@@ -300,8 +326,8 @@ async def document_diagnostic(ls: TunelintServer, params: types.DocumentDiagnost
     if got is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
     src, findings = got
-    return types.RelatedFullDocumentDiagnosticReport(
-        items=[diagnostic(f, src.doc) for f in findings], result_id=f"{src.doc.version}")
+    return types.RelatedFullDocumentDiagnosticReport(items=ls.diagnostics_for(src, findings),
+                                                     result_id=f"{src.doc.version}")
 
 
 @server.feature(types.WORKSPACE_DIAGNOSTIC)
@@ -312,7 +338,7 @@ async def workspace_diagnostic(ls: TunelintServer, params: types.WorkspaceDiagno
         if got is not None:
             src, findings = got
             items.append(types.WorkspaceFullDocumentDiagnosticReport(
-                uri=uri, version=src.doc.version, items=[diagnostic(f, src.doc) for f in findings]))
+                uri=uri, version=src.doc.version, items=ls.diagnostics_for(src, findings)))
     for path, src in list(ls.project.sources.items()):
         if src.doc is None:
             await ls.bring_up_to_date(src)
@@ -325,7 +351,7 @@ async def workspace_diagnostic(ls: TunelintServer, params: types.WorkspaceDiagno
 @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
 async def inlay_hint(ls: TunelintServer, params: types.InlayHintParams):
     got = await ls.current(params.text_document.uri)
-    return features.inlay_hints(got[0], params.range) if got else []
+    return features.inlay_hints(got[0], params.range) + ls.training.hints(got[0], params.range) if got else []
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -334,20 +360,24 @@ async def hover(ls: TunelintServer, params: types.HoverParams):
     if got is None:
         return None
     src, findings = got
-    return await features.hover(ls, src, findings, params.position)
+    return await features.hover(ls, src, findings, params.position, ls.training.hover(src, params.position.line))
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
 async def code_lens(ls: TunelintServer, params: types.CodeLensParams):
     got = await ls.current(params.text_document.uri)
-    return features.code_lenses(ls.project, *got) if got else []
+    return features.code_lenses(ls.project, *got) + ls.training.lenses(got[0]) if got else []
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-    code_action_kinds=[types.CodeActionKind.QuickFix, features.FIX_ALL_KIND]))
+    code_action_kinds=[types.CodeActionKind.QuickFix, features.FIX_ALL_KIND, KIND_TRAIN, KIND_EVALUATE]))
 async def code_action(ls: TunelintServer, params: types.CodeActionParams):
     got = await ls.current(params.text_document.uri)
-    return features.code_actions(*got, params) if got else []
+    if not got:
+        return []
+    only = params.context.only
+    wants = (lambda kind: any(kind == k or kind.startswith(k + ".") for k in only)) if only else (lambda kind: True)
+    return features.code_actions(*got, params) + ls.training.actions(got[0], wants)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -377,14 +407,49 @@ async def did_change_configuration(ls: TunelintServer, params: types.DidChangeCo
     await ls.reload_settings()
 
 
+async def _run_command(ls: TunelintServer, fn, args):
+    """Run a command; a refusal (bad argument, a run already going) is shown once and answered
+    as a request error, not logged as an internal error."""
+    try:
+        return await fn(list(args))
+    except (RunRefused, ValueError) as e:
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"tunelint: {e}"))
+        raise CommandRefused(str(e)) from None
+
+
+@server.command(CMD_TRAIN)
+async def train_command(ls: TunelintServer, *args):
+    return await _run_command(ls, ls.training.train, args)
+
+
+@server.command(CMD_EVALUATE)
+async def evaluate_command(ls: TunelintServer, *args):
+    return await _run_command(ls, ls.training.evaluate, args)
+
+
+@server.command(CMD_CANCEL)
+async def cancel_command(ls: TunelintServer, *args):
+    return await _run_command(ls, ls.training.cancel, args)
+
+
+@server.command(CMD_SHOW_RUN)
+async def show_run_command(ls: TunelintServer, *args):
+    return await _run_command(ls, ls.training.show_run, args)
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: TunelintServer, *args) -> None:
+    ls.training.shutdown()  # no trainer outlives the server
+
+
 @server.command(features.CMD_LINT_FILE)
 async def lint_file(ls: TunelintServer, *args):
-    return await features.lint_file_command(ls, list(args))
+    return await _run_command(ls, lambda a: features.lint_file_command(ls, a), args)
 
 
 @server.command(features.CMD_ADD_TO_BASELINE)
 async def add_to_baseline(ls: TunelintServer, *args):
-    return await features.add_to_baseline_command(ls, list(args))
+    return await _run_command(ls, lambda a: features.add_to_baseline_command(ls, a), args)
 
 
 def main(tcp: str | None = None) -> None:
@@ -396,5 +461,6 @@ def main(tcp: str | None = None) -> None:
         else:
             server.start_io()
     finally:
+        server.training.shutdown()
         server.executor.shutdown(wait=False, cancel_futures=True)
         server.project.close_all()

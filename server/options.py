@@ -16,7 +16,7 @@ KEYS = {
     "severity": "severity",
     "duplicateThreshold": "duplicate_threshold",
 }
-IGNORED = {"path", "interpreter", "trace", "train", "serverArgs"}  # read by the extension, not the server
+IGNORED = {"path", "interpreter", "trace", "train", "serverArgs", "worstExamples"}  # not linter settings
 
 
 def editor_settings(options: dict) -> tuple[dict, list[str]]:

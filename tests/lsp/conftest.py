@@ -66,6 +66,9 @@ async def client(request, lsp_client: LanguageClient, workspace: Path):
 
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = remember
     features[types.CLIENT_REGISTER_CAPABILITY] = lambda params: lsp_client.registrations.append(params)
+    lsp_client.refreshes = []  # the profiles claim refresh support: answer as the editors do
+    features[types.WORKSPACE_INLAY_HINT_REFRESH] = lambda params: lsp_client.refreshes.append("inlayHint")
+    features[types.WORKSPACE_CODE_LENS_REFRESH] = lambda params: lsp_client.refreshes.append("codeLens")
     await lsp_client.initialize_session(types.InitializeParams(
         capabilities=PROFILES[request.param](),
         root_uri=workspace.as_uri(),

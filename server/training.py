@@ -1,0 +1,343 @@
+"""Editor side of fine-tuning: the commands (train, evaluate, cancel, show run), work-done
+progress from the trainer's events, and the last run's results on the lines they concern."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from .convert import path_to_uri
+from .documents import utf16_len
+from .runs import (Job, Results, RunRefused, digest, eval_argv, latest_results, load_results, new_run_dir,
+                   train_argv, write_editor_notes)
+
+if TYPE_CHECKING:
+    from .main import TunelintServer
+    from .project import Source
+
+CMD_TRAIN = "tunelint.train"
+CMD_EVALUATE = "tunelint.evaluate"
+CMD_CANCEL = "tunelint.cancel"
+CMD_SHOW_RUN = "tunelint.showRun"
+KIND_TRAIN = "source.tunelint.train"
+KIND_EVALUATE = "source.tunelint.evaluate"
+WORST_DEFAULT = 5
+
+
+class Training:
+    def __init__(self, ls: TunelintServer):
+        self.ls = ls
+        self.job: Job | None = None
+        self.task: asyncio.Task | None = None
+        self.results: Results | None = None
+        self.token_seq = 0
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        if self.ls.project.root is None:
+            raise RunRefused("open a folder (workspace) first: runs are kept in its .tunelint/runs")
+        return self.ls.project.root
+
+    def reload(self) -> None:
+        if self.ls.project.root is not None:
+            self.results = latest_results(self.ls.project.root)
+
+    def split_files(self, split: str) -> list[str]:
+        return sorted(p for p in self.ls.project.workspace_files() if self.ls.project.split_of(p) == split)
+
+    def _inside(self, path: str) -> str:
+        path = os.path.abspath(path)
+        root = str(self.root)
+        if os.path.commonpath([root, path]) != root:
+            raise RunRefused(f"{path} is outside the workspace {root}")
+        if not os.path.isfile(path):
+            raise RunRefused(f"no such file: {path}")
+        return path
+
+    def _path_arg(self, args: list) -> str | None:
+        from pygls.uris import to_fs_path
+
+        value = args[0] if args else None
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise RunRefused("expected a file URI")
+        return self._inside(to_fs_path(value) if value.startswith("file:") else value)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def train(self, args: list) -> dict:
+        opts = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+        train = self._path_arg(args) or next(iter(self.split_files("train")), None)
+        if train is None:
+            raise RunRefused("no training file: open one, or name it in [tool.tunelint.splits]")
+        validation = opts.get("validation")
+        validation = self._inside(validation) if validation else next(iter(self.split_files("validation")), None)
+        await self._refuse_errors([p for p in (train, validation) if p], bool(opts.get("force")))
+        run_dir = new_run_dir(self.root, "train")
+        settings = {**self.ls.train_settings(), **{k: v for k, v in opts.items() if k not in ("force", "validation")}}
+        argv = train_argv(train, validation, run_dir, settings, bool(opts.get("force")))
+        notes = {"kind": "train", "train": train, "validation": validation,
+                 "validation_digest": digest(validation) if validation else None}
+        return self._launch(Job("train", run_dir, argv), notes, f"Fine-tuning {os.path.basename(train)}")
+
+    async def evaluate(self, args: list) -> dict:
+        data = self._path_arg(args) or next(iter(self.split_files("validation")), None)
+        if data is None:
+            raise RunRefused("no validation file to evaluate on")
+        last = self._last_training_run()
+        if last is None:
+            raise RunRefused("no finished fine-tune to evaluate: run tunelint.train first")
+        await self._refuse_errors([data], False)
+        run_dir = new_run_dir(self.root, "eval")
+        notes = {"kind": "eval", "target": str(last), "validation": data, "validation_digest": digest(data)}
+        return self._launch(Job("eval", run_dir, eval_argv(str(last), data, run_dir)), notes,
+                            f"Evaluating {last.name} on {os.path.basename(data)}")
+
+    async def cancel(self, args: list | None = None) -> dict:
+        if self.job is None or not self.job.running():
+            return {"cancelled": False, "message": "no run in progress"}
+        await self.job.cancel()
+        return {"cancelled": True, "run_dir": str(self.job.run_dir)}
+
+    async def show_run(self, args: list) -> dict:
+        res = self.results
+        if res is None:
+            raise RunRefused("no run yet")
+        target = res.run_dir / "loss.png"
+        uri = path_to_uri(str(target if target.is_file() else res.run_dir))
+        try:
+            await self.ls.window_show_document_async(types.ShowDocumentParams(uri=uri, external=not target.is_file()))
+        except Exception as e:  # clients without showDocument still get the answer
+            self.ls.log(f"showDocument failed: {e}", types.MessageType.Warning)
+        return {"run_dir": str(res.run_dir), "summary": res.summary, "metrics": res.metrics}
+
+    # -- launching ---------------------------------------------------------------------------
+
+    def _last_training_run(self) -> Path | None:
+        runs = self.root / ".tunelint" / "runs"
+        if not runs.is_dir():
+            return None
+        for run in sorted(runs.iterdir(), reverse=True):
+            if (run / "config.json").is_file() and ((run / "adapter").is_dir() or (run / "model").is_dir()):
+                return run
+        return None
+
+    async def _refuse_errors(self, paths: list[str], force: bool) -> None:
+        if force:
+            return
+        errors = []
+        for path in paths:
+            src = self.ls.project.sources.get(path)
+            if src is None:
+                src = self.ls.project.load_from_disk(path)
+            if src is None:
+                continue
+            await self.ls.bring_up_to_date(src)
+            errors += [f for f in self.ls.project.findings(src) if f.severity.value == "error"]
+        if errors:
+            shown = "; ".join(f"{os.path.basename(f.path)}:{f.line} {f.code} {f.message}" for f in errors[:5])
+            raise RunRefused(f"the data has {len(errors)} error(s), fix them or run with force: {shown}")
+
+    def _launch(self, job: Job, notes: dict, title: str) -> dict:
+        if self.job is not None and self.job.running():
+            raise RunRefused(f"a {self.job.kind} run is already in progress ({self.job.run_dir.name}); "
+                             "cancel it first (tunelint.cancel)")
+        self.job = job
+        self.task = asyncio.get_running_loop().create_task(self._run(job, notes, title))
+        return {"started": True, "kind": job.kind, "run_dir": str(job.run_dir)}
+
+    async def _run(self, job: Job, notes: dict, title: str) -> None:
+        ls = self.ls
+        self.token_seq += 1
+        token = f"tunelint-run-{self.token_seq}"
+        progress = ls.work_done_progress
+        supports = self._client_supports_progress()
+        if supports:
+            try:
+                await progress.create_async(token)
+                fut = progress.tokens.get(token)
+                loop = asyncio.get_running_loop()
+                if fut is not None:  # the client's cancel button (window/workDoneProgress/cancel)
+                    fut.add_done_callback(lambda f: f.cancelled() and loop.call_soon_threadsafe(
+                        lambda: loop.create_task(self.cancel())))
+            except Exception:
+                supports = False
+        if supports:
+            progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0,
+                                                              message="starting"))
+
+        def on_event(ev: dict) -> None:
+            if not supports:
+                return
+            if ev["event"] == "step":
+                pct = int(100 * (ev.get("progress") or 0))
+                msg = f"step {ev.get('step')}/{ev.get('total_steps')}"
+                if ev.get("loss") is not None:
+                    msg += f" · loss {ev['loss']:.3f}"
+                if ev.get("eta_s") is not None:
+                    msg += f" · ETA {int(ev['eta_s'])}s"
+                progress.report(token, types.WorkDoneProgressReport(message=msg, percentage=min(pct, 100)))
+            elif ev["event"] == "eval":
+                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating ({ev.get('phase')})"))
+            elif ev["event"] == "example":
+                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating line {ev.get('line')}"))
+
+        code = None
+        try:
+            code = await job.start(on_event)
+        except Exception as e:
+            ls.log(f"tunelint: could not start the {job.kind} run: {e}", types.MessageType.Error)
+        finally:
+            status = "cancelled" if job.cancelled or code == 130 else ("completed" if code == 0 else "failed")
+            if supports:
+                progress.end(token, types.WorkDoneProgressEnd(message=f"{job.kind} {status}"))
+            write_editor_notes(job.run_dir, notes)
+            if status != "completed":
+                tail = "\n".join(job.stderr_tail[-5:])
+                ls.log(f"tunelint: {job.kind} {status} (exit {code}). {tail}",
+                       types.MessageType.Warning if status == "cancelled" else types.MessageType.Error)
+            res = load_results(job.run_dir)
+            if res is not None:
+                self.results = res
+            await self._refresh_editor()
+
+    def _client_supports_progress(self) -> bool:
+        w = self.ls.client_capabilities.window
+        return bool(w is not None and w.work_done_progress)
+
+    async def _refresh_editor(self) -> None:
+        ls = self.ls
+        ws = ls.client_capabilities.workspace
+        wanted = []
+        if ws is not None and ws.inlay_hint is not None and ws.inlay_hint.refresh_support:
+            wanted.append(("inlay hints", ls.workspace_inlay_hint_refresh_async))
+        if ws is not None and ws.code_lens is not None and ws.code_lens.refresh_support:
+            wanted.append(("code lenses", ls.workspace_code_lens_refresh_async))
+        for name, method in wanted:
+            try:
+                await asyncio.wait_for(method(None), timeout=5)
+            except Exception:
+                ls.log(f"client did not refresh {name}", types.MessageType.Log)
+        ls.relint_all()
+
+    # -- results in the editor ---------------------------------------------------------------
+
+    def results_for(self, src: Source) -> tuple[Results, bool] | None:
+        """The last run's results if `src` is the file it evaluated, and whether they are stale."""
+        res = self.results
+        if res is None or not res.validation or os.path.abspath(res.validation) != os.path.abspath(src.path):
+            return None
+        if src.doc is not None:
+            import hashlib
+
+            current = hashlib.blake2b(src.doc.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        else:
+            current = digest(src.path)
+        return res, current != res.validation_digest
+
+    def hints(self, src: Source, rng: types.Range) -> list[types.InlayHint]:
+        got = self.results_for(src)
+        if got is None or src.doc is None:
+            return []
+        res, stale = got
+        out = []
+        for n in range(max(rng.start.line, 0), min(rng.end.line, src.doc.content_lines - 1) + 1):
+            rec = res.by_line.get(n + 1)
+            if rec is None or rec.get("loss") is None:
+                continue
+            label = f"loss {rec['loss']:.2f}"
+            if rec.get("loss_base") is not None:
+                label += f" ← {rec['loss_base']:.2f}"
+            if rec.get("exact_match"):
+                label += " ✓"
+            if stale:
+                label += " (stale)"
+            line = src.doc.lines[n].rstrip("\r")
+            out.append(types.InlayHint(position=types.Position(line=n, character=utf16_len(line)), label=label,
+                                       padding_left=True, tooltip=f"after ← before fine-tuning ({res.run_dir.name})"))
+        return out
+
+    def hover(self, src: Source, line: int) -> str | None:
+        got = self.results_for(src)
+        if got is None:
+            return None
+        res, stale = got
+        rec = res.by_line.get(line + 1)
+        if rec is None:
+            return None
+        loss = f"{rec['loss']:.3f}" if rec.get("loss") is not None else "?"
+        base = f"{rec['loss_base']:.3f}" if rec.get("loss_base") is not None else "?"
+        return (f"**Last run** `{res.run_dir.name}`{' (stale: the file changed since)' if stale else ''}: "
+                f"loss {loss} (before {base}), exact match {'yes' if rec.get('exact_match') else 'no'}, "
+                f"token F1 {rec.get('token_f1', 0):.2f}\n\n**Generated**\n```text\n{rec.get('generation', '')}\n```\n"
+                f"**Reference**\n```text\n{rec.get('reference', '')}\n```")
+
+    def diagnostics(self, src: Source, worst: int) -> list[types.Diagnostic]:
+        """Information diagnostics on the examples the fine-tuned model does worst on."""
+        got = self.results_for(src)
+        if got is None or src.doc is None or worst <= 0:
+            return []
+        res, stale = got
+        ranked = sorted((r for r in res.by_line.values() if r.get("loss") is not None), key=lambda r: -r["loss"])
+        out = []
+        for rank, rec in enumerate(ranked[:worst], 1):
+            n = rec["line"] - 1
+            if n >= src.doc.content_lines:
+                continue
+            line = src.doc.lines[n].rstrip("\r")
+            out.append(types.Diagnostic(
+                range=types.Range(start=types.Position(line=n, character=0),
+                                  end=types.Position(line=n, character=utf16_len(line))),
+                severity=types.DiagnosticSeverity.Information, source="tunelint", code="run",
+                message=f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec['loss']:.3f}"
+                        + (f" (before {rec['loss_base']:.3f})" if rec.get("loss_base") is not None else "")
+                        + (" — stale: the file changed since the run" if stale else "")))
+        return out
+
+    def lenses(self, src: Source) -> list[types.CodeLens]:
+        split = self.ls.project.split_of(src.path)
+        zero = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+        uri = src.doc.uri if src.doc else path_to_uri(src.path)
+        running = self.job is not None and self.job.running()
+        out = []
+        if split == "train":
+            s = self.ls.train_settings()
+            title = "$(stop) Cancel run" if running else f"▶ Fine-tune ({s.get('model', 'tiny')}, {s.get('method', 'lora')})"
+            out.append(types.CodeLens(range=zero, command=types.Command(
+                title=title, command=CMD_CANCEL if running else CMD_TRAIN, arguments=[] if running else [uri])))
+            if self.results is not None and self.results.metrics.get("method") != "evaluation":
+                out.append(types.CodeLens(range=zero, command=types.Command(
+                    title=f"last run: {self.results.summary}", command=CMD_SHOW_RUN, arguments=[])))
+        elif split == "validation":
+            last = None
+            try:
+                last = self._last_training_run()
+            except RunRefused:
+                pass
+            if last is not None and not running:
+                out.append(types.CodeLens(range=zero, command=types.Command(
+                    title=f"▶ Evaluate (run {last.name})", command=CMD_EVALUATE, arguments=[uri])))
+        return out
+
+    def actions(self, src: Source, wants) -> list[types.CodeAction]:
+        split = self.ls.project.split_of(src.path)
+        uri = src.doc.uri
+        out = []
+        if split == "train" and wants(KIND_TRAIN):
+            out.append(types.CodeAction(title="tunelint: fine-tune on this file", kind=KIND_TRAIN,
+                                        command=types.Command(title="Fine-tune", command=CMD_TRAIN, arguments=[uri])))
+        if split == "validation" and wants(KIND_EVALUATE):
+            out.append(types.CodeAction(title="tunelint: evaluate the last run on this file", kind=KIND_EVALUATE,
+                                        command=types.Command(title="Evaluate", command=CMD_EVALUATE, arguments=[uri])))
+        return out
+
+    def shutdown(self) -> None:
+        if self.job is not None:
+            self.job.kill_now()

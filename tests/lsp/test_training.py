@@ -1,0 +1,114 @@
+"""Fine-tune and evaluate from the editor, end to end with the tiny model: lens → command →
+progress → results on the validation lines; a second launch while one runs; cancel."""
+
+import asyncio
+import json
+import os
+import time
+
+import pytest
+from lsprotocol import types
+
+from tests.lsp.conftest import open_doc
+
+pytest.importorskip("trl", reason="training from the editor needs the `train` extra")
+pytestmark = pytest.mark.slow
+
+TRAIN_SETTINGS = {"model": "tiny", "method": "full", "maxSteps": 12, "maxLength": 128, "batchSize": 4}
+
+
+def qa(i):
+    return {"messages": [{"role": "user", "content": f"What is {i} plus {i + 3}? Answer in words please."},
+                         {"role": "assistant", "content": f"{i} plus {i + 3} makes {2 * i + 3}."}]}
+
+
+def dataset(ws):
+    (ws / "train.jsonl").write_text("".join(json.dumps(qa(i)) + "\n" for i in range(40)))
+    (ws / "validation.jsonl").write_text("".join(json.dumps(qa(i)) + "\n" for i in range(100, 104)))
+
+
+async def wait_for(predicate, timeout=300.0, step=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(step)
+    raise AssertionError("timed out")
+
+
+def progress_of(client):
+    """Every $/progress value received (begin / report / end)."""
+    return [v for reports in client.progress_reports.values() for v in reports]
+
+
+async def lens_command(client, uri, command):
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    return next(lens.command for lens in lenses if lens.command.command == command)
+
+
+@pytest.mark.parametrize("client", ["vscode-push"], indirect=True)
+async def test_fine_tune_from_the_lens_shows_progress_and_results_on_validation_lines(client):
+    ws = client.workspace
+    dataset(ws)
+    client.set_configuration({"train": TRAIN_SETTINGS}, section="tunelint")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    train_uri = open_doc(client, ws / "train.jsonl")
+    val_uri = open_doc(client, ws / "validation.jsonl")
+    cmd = await lens_command(client, train_uri, "tunelint.train")
+    assert "tiny" in cmd.title
+    started = await client.workspace_execute_command_async(types.ExecuteCommandParams(command=cmd.command, arguments=cmd.arguments))
+    assert started["started"] and ".tunelint/runs/" in started["run_dir"]
+    with pytest.raises(Exception, match="already in progress"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.train", arguments=[train_uri]))
+    await wait_for(lambda: any(getattr(v, "kind", None) == "end" for v in progress_of(client)))
+    kinds = [v.kind for v in progress_of(client)]
+    assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
+    assert any("step" in (v.message or "") and v.percentage is not None for v in progress_of(client)
+               if v.kind == "report")
+
+    async def hints():
+        return await client.text_document_inlay_hint_async(types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=val_uri),
+            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=3, character=0))))
+
+    for _ in range(40):
+        loss_hints = [h for h in await hints() if str(h.label).startswith("loss ")]
+        if len(loss_hints) == 4:
+            break
+        await asyncio.sleep(0.25)
+    assert sorted(h.position.line for h in loss_hints) == [0, 1, 2, 3]
+    assert all(" ← " in h.label for h in loss_hints)
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=val_uri), position=types.Position(line=1, character=5)))
+    assert "**Generated**" in hover.contents.value and "101 plus 104 makes 205." in hover.contents.value
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=train_uri)))
+    assert any(lens.command.title.startswith("last run: tiny full") for lens in lenses)
+
+
+@pytest.mark.parametrize("client", ["vscode-push"], indirect=True)
+async def test_cancel_stops_the_run_within_seconds_and_leaves_no_process(client):
+    ws = client.workspace
+    dataset(ws)
+    client.set_configuration({"train": {**TRAIN_SETTINGS, "maxSteps": 100000}}, section="tunelint")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    train_uri = open_doc(client, ws / "train.jsonl")
+    started = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.train", arguments=[train_uri]))
+    run_dir = started["run_dir"]
+    await wait_for(lambda: any(v.kind == "report" and "step" in (v.message or "") for v in progress_of(client)))
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _cmdline_has(p, run_dir)]
+    assert pids
+    t0 = time.monotonic()
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.cancel", arguments=[]))
+    assert result["cancelled"] and time.monotonic() - t0 < 30
+    await wait_for(lambda: not any(_cmdline_has(str(p), run_dir) for p in pids), timeout=10)
+    events = [json.loads(x) for x in open(os.path.join(run_dir, "events.jsonl"))]
+    assert events[-1]["event"] == "end" and events[-1]["status"] == "cancelled"
+
+
+def _cmdline_has(pid: str, needle: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return needle.encode() in f.read()
+    except OSError:
+        return False
