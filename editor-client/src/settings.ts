@@ -1,0 +1,65 @@
+/* The settings the server reads: the `tunelint` section as one object (camelCase keys, the
+ * training defaults nested under `train`), sent as initializationOptions and as the answer to
+ * `workspace/configuration`. No `vscode` import (tested in test/settings.test.ts). */
+
+/** Keys the server reads: the linter settings (server/options.py) and `worstExamples` (how many
+ * worst-loss examples of the last fine-tune to mark). */
+export const SERVER_KEYS = ['profile', 'tokenizer', 'maxTokens', 'select', 'ignore', 'severity', 'duplicateThreshold', 'worstExamples'] as const;
+/** Training defaults, under `tunelint.train.*`; forwarded as `train: {...}`. */
+export const TRAIN_KEYS = ['model', 'method', 'epochs', 'maxSteps', 'learningRate'] as const;
+/** Settings read by the extension itself; a change restarts the server. */
+export const RESTART_KEYS = ['tunelint.path', 'tunelint.interpreter'] as const;
+
+export type ServerKey = (typeof SERVER_KEYS)[number];
+export type TrainKey = (typeof TRAIN_KEYS)[number];
+
+export type ServerSettings = Partial<Record<ServerKey, unknown>> & { train: Partial<Record<TrainKey, unknown>> };
+
+/** What `WorkspaceConfiguration` offers, the part used here. */
+export interface ConfigReader {
+  get<T>(key: string): T | undefined;
+}
+
+/** Unset means "let the project's config file (or the trainer) decide": null, undefined, an
+ * empty string and an empty object are left out, so that the server applies only what the user
+ * set (editor settings override tunelint.toml / pyproject.toml). */
+function present(v: unknown): boolean {
+  if (v === undefined || v === null) {
+    return false;
+  }
+  if (typeof v === 'string') {
+    return v.trim() !== '';
+  }
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    return Object.keys(v as object).length > 0;
+  }
+  return true;
+}
+
+function plain(v: unknown): unknown {
+  // VS Code hands out frozen proxies; send plain JSON.
+  return v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v)) : v;
+}
+
+/** The server's settings object from the `tunelint` section. */
+export function serverSettings(cfg: ConfigReader): ServerSettings {
+  const out: ServerSettings = { train: {} };
+  for (const key of SERVER_KEYS) {
+    const v = cfg.get<unknown>(key);
+    if (present(v)) {
+      out[key] = plain(v);
+    }
+  }
+  for (const key of TRAIN_KEYS) {
+    const v = cfg.get<unknown>(`train.${key}`);
+    if (present(v)) {
+      out.train[key] = plain(v);
+    }
+  }
+  return out;
+}
+
+/** Whether a configuration change needs the server restarted (a different program to run). */
+export function needsRestart(affects: (section: string) => boolean): boolean {
+  return RESTART_KEYS.some((k) => affects(k));
+}
