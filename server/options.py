@@ -62,7 +62,7 @@ def _convert(field: str, value):
     if field == "severity":
         if not isinstance(value, dict):
             raise ValueError('must be an object like {"TL202": "error"}')
-        for code, sev in value.items():
+        for sev in value.values():
             Severity(sev)
         return tuple((c.upper(), s) for c, s in value.items())
     if field == "duplicate_threshold":

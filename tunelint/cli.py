@@ -275,7 +275,7 @@ def server(tcp: str | None, stdio: bool) -> None:
 @main.command("rule")
 @click.argument("code")
 def rule_cmd(code: str) -> None:
-    """Print a rule's documentation (by code, e.g. TL701, or name)."""
+    """Print a rule's documentation, by code (TL701) or name (too-many-tokens)."""
     from tunelint.linter.rule import get_rule
 
     r = get_rule(code)
