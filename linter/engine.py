@@ -117,6 +117,12 @@ class Linter:
         self._workers = _Workers(self.jobs, start_method) if self.jobs > 1 else None
         all_rules()
 
+    def release_workers(self) -> None:
+        """Stop the worker processes (they start again when a large batch needs them): a
+        long-running process such as the language server should not hold their memory idle."""
+        if self._workers:
+            self._workers.close()
+
     def close(self) -> None:
         if self._workers:
             self._workers.close()

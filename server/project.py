@@ -37,6 +37,7 @@ class Source:
     texts: dict[int, str] = field(default_factory=dict)  # line id → text (disk files)
     order: list[int] = field(default_factory=list)  # line ids in order (disk files)
     pending: set[int] = field(default_factory=set)  # line ids to analyse
+    flagged: set[int] = field(default_factory=set)  # line ids with findings of their own (or too long)
 
     def line_ids(self) -> list[int]:
         return self.doc.ids if self.doc else self.order
@@ -121,7 +122,8 @@ class Project:
             src.pending.discard(last)
             if last in src.results:
                 self._drop_lines(src, [last])
-        self._numbers.pop(src.path, None)
+        if change.removed_ids or change.inserted != 1:  # lines moved: their numbers changed
+            self._numbers.pop(src.path, None)
 
     def close(self, path: str) -> None:
         src = self.sources.pop(path, None)
@@ -136,6 +138,7 @@ class Project:
             src.results.pop(i, None)
             src.texts.pop(i, None)
             src.pending.discard(i)
+            src.flagged.discard(i)
             self.formats.remove(src.path, i)
             self.sizes.remove(src.path, i)
             self.duplicates.remove(src.path, i)
@@ -208,6 +211,11 @@ class Project:
                 continue  # edited after the work was taken: the next round analyses it
             src.results[i] = r
             src.pending.discard(i)
+            too_long = len(text) * 4 > settings.max_line_bytes and len(text.encode("utf-8", "surrogatepass")) > settings.max_line_bytes
+            if r.findings or too_long:
+                src.flagged.add(i)
+            else:
+                src.flagged.discard(i)
             self.formats.add(src.path, i, text, r)
             self.sizes.add(src.path, i, text, r)
             if r.dedupe is not None and r.dedupe.whole_key:
@@ -229,29 +237,41 @@ class Project:
     def _texts(self, src: Source) -> dict[int, str]:
         if src.doc is None:
             return {i: src.texts[i] for i in src.pending if i in src.texts}
-        doc = src.doc
-        return {i: editor_line(n + 1, line).text for n, (i, line) in enumerate(zip(doc.ids, doc.lines))
-                if i in src.pending}
+        numbers = self._number_map(src)
+        lines = src.doc.lines
+        return {i: editor_line(numbers[i], lines[numbers[i] - 1]).text for i in src.pending if i in numbers}
+
+    def _number_map(self, src: Source) -> dict[int, int]:
+        """line id → line number, rebuilt only when lines move."""
+        self.line_of(src.path, 0)
+        return self._numbers[src.path]
 
     # -- findings -----------------------------------------------------------------------------
 
     def findings(self, src: Source) -> list[Finding]:
-        """Every finding for one source, exactly as `tunelint check` reports it."""
+        """Every finding for one source, exactly as `tunelint check` reports it. Visits only the
+        lines that have findings of their own, so an edit costs the findings, not the file."""
         settings = self.settings_for(src.path)
         out: list[Finding] = []
-        lines = self._source_lines(src)
-        if not any(ln.text and ln.text.strip("\ufeff \t\r") for ln in lines):
+        raw = src.doc.lines[: src.doc.content_lines] if src.doc else [src.texts[i] for i in src.order]
+        if not any(line.strip("\ufeff \t\r") for line in raw):
             if settings.enabled("TL003"):
-                out.append(_finding(src.path, 1, 1, 2, "TL003", None, "the file is empty" if not lines
+                out.append(_finding(src.path, 1, 1, 2, "TL003", None, "the file is empty" if not raw
                                     else "the file has only whitespace", settings))
             return out
-        crlf = [ln.number for ln in lines if ln.crlf]
-        for ln in lines:
-            r = src.results.get(ln.id)
-            if r is not None and (r.findings or ln.bom):
-                out += line_findings(src.path, ln.ln, r, settings)
-            elif ln.size > settings.max_line_bytes:
-                out += line_findings(src.path, ln.ln, r, settings)
+        numbers = self._number_map(src)
+        ids = set(src.flagged)
+        if src.doc is not None:
+            ids.add(src.doc.ids[0])  # a byte order mark is a finding of line 1
+        lines = {}
+        for i in ids:
+            n = numbers.get(i)
+            if n is None:
+                continue
+            ln = self._line(src, i, n)
+            lines[n] = ln
+            out += line_findings(src.path, ln, src.results.get(i), settings)
+        crlf = [n for n, line in enumerate(raw, 1) if line.endswith("\r")] if src.doc else []
         if crlf and settings.enabled("TL006"):
             fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
             out.append(_finding(src.path, crlf[0], 1, 1, "TL006", None,
@@ -265,32 +285,32 @@ class Project:
                     related = tuple(Related(p, n, 1, m) for p, n, m in f.related)
                     out.append(_finding(f.path, f.line, 1, 2, f.code, None, f.message, settings, None, related))
         out.sort(key=lambda f: f.sort_key)
-        return self._without_baselined(src, lines, out)
+        return self._without_baselined(src, numbers, out)
 
-    def _without_baselined(self, src: Source, lines: list, findings: list[Finding]) -> list[Finding]:
+    def _line(self, src: Source, line_id: int, number: int) -> SourceLine:
+        if src.doc is None:
+            text = src.texts[line_id]
+            return SourceLine(number, text, 0, len(text.encode("utf-8", "surrogatepass")))
+        return editor_line(number, src.doc.lines[number - 1])
+
+    def _without_baselined(self, src: Source, numbers: dict[int, int], findings: list[Finding]) -> list[Finding]:
         baseline = self.config.baseline
         if not baseline or not findings or not os.path.isfile(baseline):
             return findings
         from tunelint.linter.baseline import BaselineError, filter_matching
         from tunelint.linter.engine import line_hash
 
-        texts = {ln.number: ln.text for ln in lines}
+        by_number = {n: i for i, n in numbers.items()}
 
         def hash_of(f: Finding) -> str:
-            text = texts.get(f.line)
-            return f"{line_hash(text):016x}" if text is not None else ""
+            i = by_number.get(f.line)
+            return f"{line_hash(self._line(src, i, f.line).text):016x}" if i is not None else ""
 
         try:
             return filter_matching(findings, hash_of, baseline)[0]
         except BaselineError as e:
             self.config_error = str(e)
             return findings
-
-    def _source_lines(self, src: Source) -> list[_Line]:
-        if src.doc is None:
-            return [_Line(i, SourceLine(i, src.texts[i], 0, len(src.texts[i]))) for i in src.order]
-        doc = src.doc
-        return [_Line(doc.ids[n], editor_line(n + 1, doc.lines[n])) for n in range(doc.content_lines)]
 
     def summary(self, src: Source, findings: list[Finding]) -> dict:
         results = list(src.results.values())
@@ -313,21 +333,11 @@ def compute(linter: Linter, settings: Settings, texts: list[str]) -> list[LineRe
     if not texts:
         return []
     if len(texts) > 200:
-        return linter.results(settings, texts)
+        try:
+            return linter.results(settings, texts)
+        finally:
+            linter.release_workers()
     return linter.analyzer(settings).analyze_many(texts)
-
-
-class _Line:
-    """A SourceLine with the id the indexes know it by."""
-
-    __slots__ = ("id", "ln")
-
-    def __init__(self, line_id: int, ln: SourceLine):
-        self.id = line_id
-        self.ln = ln
-
-    def __getattr__(self, name):
-        return getattr(self.ln, name)
 
 
 class _SettingsView(dict):
