@@ -163,6 +163,8 @@ class DuplicateIndex:
         self.near_whole = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self.near_prompt = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self._pending: dict[tuple, Signature] = {}
+        # verified near pairs, kept current line by line: key → {other key: similarity}
+        self._near: dict[str, dict[tuple, dict[tuple, float]]] = {"whole": {}, "prompt": {}}
 
     # -- updates ------------------------------------------------------------------------------
 
@@ -194,23 +196,44 @@ class DuplicateIndex:
         if self._pending.pop(key, None) is None:
             self.near_whole.remove(key)
             self.near_prompt.remove(key)
+            for adj in self._near.values():
+                for other in adj.pop(key, {}):
+                    adj.get(other, {}).pop(key, None)
 
     def _flush(self) -> None:
-        """Band hashing is vectorised: add every pending signature in one call per index."""
+        """Add pending signatures to the LSH indexes (band hashing vectorised, one call per index)
+        and bring the near pairs up to date: from all buckets at once after a large batch, by
+        querying each new line otherwise — so an edit costs its own line, not the dataset."""
         import numpy as np
 
         if not self._pending:
             return
         keys = list(self._pending)
         sigs = [self._pending[k] for k in keys]
-        self.near_whole.bulk_add(keys, np.frombuffer(b"".join(s.whole_sig for s in sigs), dtype=np.uint32)
-                                 .reshape(len(keys), -1))
-        with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs) if s.prompt_sig]
-        if with_prompt:
-            self.near_prompt.bulk_add([k for k, _ in with_prompt],
-                                      np.frombuffer(b"".join(p for _, p in with_prompt), dtype=np.uint32)
-                                      .reshape(len(with_prompt), -1))
         self._pending.clear()
+        with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs) if s.prompt_sig]
+        batches = [("whole", self.near_whole, keys, [s.whole_sig for s in sigs]),
+                   ("prompt", self.near_prompt, [k for k, _ in with_prompt], [p for _, p in with_prompt])]
+        for name, lsh, ks, raw in batches:
+            if not ks:
+                continue
+            lsh.bulk_add(ks, np.frombuffer(b"".join(raw), dtype=np.uint32).reshape(len(ks), -1))
+            adj = self._near[name]
+            if len(ks) > 256:
+                adj.clear()
+                for a, b, sim in lsh.pairs():
+                    adj.setdefault(a, {})[b] = sim
+                    adj.setdefault(b, {})[a] = sim
+            else:
+                for k in ks:
+                    for other, sim in lsh.similar(k):
+                        adj.setdefault(k, {})[other] = sim
+                        adj.setdefault(other, {})[k] = sim
+
+    def _pairs(self, name: str):
+        for a, nbrs in self._near[name].items():
+            for b, sim in nbrs.items():
+                yield a, b, sim
 
     def remove_path(self, path: str) -> None:
         for key in [k for k in self.entries if k[0] == path]:
@@ -259,7 +282,7 @@ class DuplicateIndex:
                     reported.add(key)
 
         # near: whole conversation; each line reports its most similar earlier partner
-        for later, first, sim in self._nearest(self.near_whole.pairs(), same_key="whole_key"):
+        for later, first, sim in self._nearest(self._pairs("whole"), same_key="whole_key"):
             el, ef = self.entries[later], self.entries[first]
             if el.rank > ef.rank and el.rank < 3 and ef.rank < 3:
                 if later not in leaked:
@@ -292,7 +315,7 @@ class DuplicateIndex:
                 if conflicting:
                     emit(key, "TL903", f"same prompt as {where(conflicting[0])} but a different answer",
                          conflicting[0], "the other answer")
-        for later, first, sim in self._nearest(self.near_prompt.pairs(), same_key="prompt_key", cross_split=True):
+        for later, first, sim in self._nearest(self._pairs("prompt"), same_key="prompt_key", cross_split=True):
             ef = self.entries[first]
             if later in leaked:
                 continue

@@ -31,7 +31,7 @@ from .training import (CMD_CANCEL, CMD_EVALUATE, CMD_SHOW_RUN, CMD_TRAIN, KIND_E
 
 log = logging.getLogger("tunelint.server")
 
-DEBOUNCE_S = 0.03
+DEBOUNCE_S = 0.01  # coalesces a burst of keystrokes; longer only delays every result
 CONFIG_FILES = ("tunelint.toml", "pyproject.toml")
 
 

@@ -166,6 +166,8 @@ def test_incremental_index_equals_index_built_from_scratch():
                 text = rnd.choice(variants)
                 live.put(*key, sigs[text])
                 state[key] = text
+            if rnd.random() < 0.2:
+                live.findings()  # the language server asks between edits: near pairs update line by line
         fresh = DuplicateIndex(splits, 0.8, list(splits))
         for key, text in sorted(state.items()):
             fresh.put(*key, sigs[text])
