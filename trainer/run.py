@@ -216,6 +216,8 @@ def _train(data, run_dir: Path, settings: TrainSettings, validation, force, resu
         eval_strategy="no", ddp_backend="gloo" if device.kind == "cpu" and world > 1 else None,
         dataloader_num_workers=0, disable_tqdm=True, lr_scheduler_type="cosine", warmup_steps=0.05,
         eval_packing=False, use_liger_kernel=False,
+        # batches of similar lengths: padding is wasted compute, and chat examples vary a lot
+        train_sampling_strategy="group_by_length" if not settings.packing else "random",
     )
     columns = lambda enc: Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels} for e in enc])  # noqa: E731
     train_ds = columns(train_enc)

@@ -30,7 +30,7 @@ class TrainSettings:
     lora_r: int = 16
     lora_alpha: int = 32
     eval_max_new_tokens: int = 128
-    logging_steps: int = 1
+    logging_steps: int = 5
     checkpoint_steps: int = 50
 
     @property

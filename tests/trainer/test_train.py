@@ -127,8 +127,14 @@ def test_sigint_stops_at_the_next_step_saves_and_exits_130(dataset, tmp_path):
 def test_two_processes_on_cpu_with_gloo(dataset, tmp_path):
     train, _ = dataset
     run = tmp_path / "run"
+    import socket
+
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                        "127.0.0.1", "--master_port", port,
                         "-m", "tunelint", "train", str(train), "-o", str(run), "--max-steps", "4", "--method", "full",
                         *TINY], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
