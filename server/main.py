@@ -279,9 +279,16 @@ async def _start(ls: TunelintServer) -> None:
     await ls.load_workspace()
 
 
+def _is_run_output(ls: TunelintServer, path: str) -> bool:
+    """Files tunelint itself writes (.tunelint/runs/*/eval_results.jsonl...) are not datasets."""
+    return os.sep + ".tunelint" + os.sep in path
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: TunelintServer, params: types.DidOpenTextDocumentParams) -> None:
     td = params.text_document
+    if _is_run_output(ls, _uri_path(td.uri)):
+        return
     doc = Document.open(td.uri, _uri_path(td.uri), td.version, td.text)
     ls.docs[td.uri] = ls.project.open(doc)
     ls.schedule(td.uri, 0)

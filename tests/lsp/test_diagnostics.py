@@ -1,5 +1,6 @@
 """Diagnostics end to end: a real server process, a real LSP client."""
 
+import asyncio
 import json
 
 from lsprotocol import types
@@ -65,3 +66,15 @@ async def test_invalid_json_and_empty_documents_do_not_crash(client):
     assert {"TL009", "TL007", "TL012"} <= {d.code for d in diags}
     empty = open_doc(client, client.workspace / "empty.jsonl", "")
     assert [d.code for d in await diagnostics_for(client, empty, 1)] == ["TL003"]
+
+
+async def test_files_tunelint_writes_under_dot_tunelint_are_not_linted(client):
+    run = client.workspace / ".tunelint" / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "eval_results.jsonl").write_text('{"line": 1, "loss": 1.0}\n')
+    uri = open_doc(client, run / "eval_results.jsonl")
+    if pulls(client):
+        assert await diagnostics_for(client, uri) == []
+    else:
+        await asyncio.sleep(0.5)
+        assert uri not in client.published
