@@ -198,10 +198,12 @@ class Tally:
 
 
 def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args=None,
-                 **overrides) -> dict:
+                 plain_loss: bool = False, **overrides) -> dict:
     """`tunelint train DATA --model tiny --method full ...` in process, timed around
-    trainer.train(). `overrides` are training settings (tunelint.toml's [tool.tunelint.train]);
-    `patch_args` sets SFTConfig fields run.py does not set (a "what if" for a suggested change)."""
+    trainer.train(). `overrides` are training settings (tunelint.toml's [tool.tunelint.train]).
+    Two "what if" patches for suggested changes, off by default: `patch_args` sets SFTConfig
+    fields over run.py's, and `plain_loss` swaps TRL's fused LM-head loss for the model's own
+    (transformers' `Trainer.compute_loss`: full logits and cross-entropy)."""
     import trl
     from tunelint.trainer import run as run_mod
     from tunelint.trainer.settings import resolve
@@ -225,6 +227,15 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
             for k, v in (patch_args or {}).items():
                 setattr(kw["args"], k, v)
             super().__init__(*args_, **kw)
+
+        def compute_loss(self, model_, inputs, return_outputs=False, num_items_in_batch=None):
+            if plain_loss:
+                from transformers import Trainer
+
+                return Trainer.compute_loss(self, model_, inputs, return_outputs=return_outputs,
+                                            num_items_in_batch=num_items_in_batch)
+            return super().compute_loss(model_, inputs, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
 
         def train(self, *args_, **kw):
             holder["trainer"] = self
@@ -260,8 +271,12 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
                 f"checkpoint every {settings.checkpoint_steps} steps")
     if settings.packing:
         note += ", packing (TRL bfd, padding-free)"
+    strategy = holder["trainer"].args.train_sampling_strategy
+    note += f", {strategy} batches"
     for k, v in (patch_args or {}).items():
-        note += f", {k}={v!r} (benchmark patch)"
+        note += f" ({k}={v!r}: benchmark patch)"
+    if plain_loss:
+        note += ", the model's own loss instead of TRL's fused LM head (benchmark patch)"
     return {"wall": clock.wall, "cpu": clock.cpu, "other": clock.other,
             "steps": holder["trainer"].state.global_step, "tally": tally, "note": note,
             "own_runtime": metrics.get("train_runtime_s"),
@@ -303,14 +318,19 @@ def row_seed(a, examples, model, tok, assistant_of, lr: float) -> dict:
 
 
 def row_plain_masked(a, encoded, model, tok, assistant_of, lr: float) -> dict:
-    """A diagnostic: the seed-style loop fed tunelint's batches (assistant-only labels, padded to
-    the batch's longest example). What tunelint's data handling is worth without the Trainer."""
+    """A diagnostic: the seed-style loop fed batches built as tunelint builds them (assistant-only
+    labels, length-grouped batches padded to their longest example, transformers'
+    LengthGroupedSampler as run.py asks for). What tunelint's data handling is worth without the
+    Trainer and TRL's loss."""
     import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
 
     m = copy.deepcopy(model)
     m.train()
     opt = torch.optim.AdamW(m.parameters(), lr=lr)
     g = torch.Generator().manual_seed(a.seed)
+    sampler = LengthGroupedSampler(a.batch_size, lengths=[len(e.input_ids) for e in encoded],
+                                   generator=g)
     order: list[int] = []
     pad = tok.pad_token_id
     tally = Tally(assistant_of)
@@ -318,7 +338,7 @@ def row_plain_masked(a, encoded, model, tok, assistant_of, lr: float) -> dict:
     with Clock() as clock:
         for _ in range(a.steps):
             while len(order) < a.batch_size:
-                order.extend(torch.randperm(len(encoded), generator=g).tolist())
+                order.extend(iter(sampler))
             idx, order = order[: a.batch_size], order[a.batch_size:]
             batch = [encoded[i] for i in idx]
             width = max(len(e.input_ids) for e in batch)
@@ -333,7 +353,8 @@ def row_plain_masked(a, encoded, model, tok, assistant_of, lr: float) -> dict:
             out.loss.item()
     handle.remove()
     return {"wall": clock.wall, "cpu": clock.cpu, "other": clock.other, "steps": a.steps,
-            "tally": tally, "note": "no Trainer: AdamW, no clipping, no scheduler, no logging"}
+            "tally": tally, "note": "length-grouped; no Trainer: AdamW, no clipping, no scheduler, "
+                                    "no logging, the model's own loss"}
 
 
 def row_trl(a, examples, model, tok, assistant_of, work: Path, label: str, **overrides) -> dict:
@@ -448,7 +469,8 @@ def ratios(rows: list[dict]) -> str:
     line("tunelint", "seed", "tunelint vs seed-style loop", 2.0)
     line("tunelint", "trl", "tunelint vs TRL SFTTrainer defaults", 1.0)
     names = {r["key"]: r["name"] for r in rows}
-    for a_key, b_key in [("v:quiet", "tunelint"), ("v:grouped", "tunelint"),
+    for a_key, b_key in [("v:quiet", "tunelint"), ("v:random", "tunelint"),
+                         ("v:plainloss", "tunelint"),
                          ("v:packing", "tunelint"), ("v:plain", "seed"), ("tunelint", "v:plain"),
                          ("v:trl-nogc", "trl")]:
         if a_key in names and b_key in names:
@@ -469,15 +491,15 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=THREADS, help="torch.set_num_threads (2)")
     p.add_argument("--variants", action="store_true",
-                   help="also the rows quiet, grouped, packing, plain and trl-nogc (see --only)")
+                   help="also the rows quiet, random, plainloss, packing, plain and trl-nogc")
     p.add_argument("--repeat", type=int,
                    help="runs per row, interleaved; the fastest is reported (default 5; 1 --quick)")
     p.add_argument("--hidden", type=int, default=64,
                    help="tiny.build hidden size (64, tunelint's tiny model; larger: a diagnostic)")
     p.add_argument("--layers", type=int, default=2, help="tiny.build layers (2, as tunelint)")
-    p.add_argument("--only", help="comma-separated rows: tunelint, seed, trl, quiet, grouped, "
-                                  "packing, plain, trl-nogc (default: the first three; all "
-                                  "with --variants)")
+    p.add_argument("--only", help="comma-separated rows: tunelint, seed, trl, quiet, random, "
+                                  "plainloss, packing, plain, trl-nogc (default: the first "
+                                  "three; all with --variants)")
     p.add_argument("--results", default=str(HERE / "results" / "train_speed.md"))
     p.add_argument("--work-dir", help="for the run folders (default: a temporary one, removed)")
     a = p.parse_args(argv)
@@ -536,12 +558,14 @@ def main(argv=None) -> int:
         ("v:quiet", "tunelint, logging_steps=10, no mid-run checkpoint",
          lambda: row_tunelint(a, model, tok, assistant_of, work, "quiet", logging_steps=10,
                               checkpoint_steps=10**6)),
-        ("v:grouped", "tunelint + length-grouped batches",
-         lambda: row_tunelint(a, model, tok, assistant_of, work, "grouped",
-                              patch_args={"train_sampling_strategy": "group_by_length"})),
+        ("v:random", "tunelint, random batches",
+         lambda: row_tunelint(a, model, tok, assistant_of, work, "random",
+                              patch_args={"train_sampling_strategy": "random"})),
+        ("v:plainloss", "tunelint, plain loss (no fused LM head)",
+         lambda: row_tunelint(a, model, tok, assistant_of, work, "plainloss", plain_loss=True)),
         ("v:packing", "tunelint --packing",
          lambda: row_tunelint(a, model, tok, assistant_of, work, "packing", packing=True)),
-        ("v:plain", "plain loop, tunelint's batches (masked, pad to batch max)",
+        ("v:plain", "plain loop, tunelint's batches",
          lambda: row_plain_masked(a, [e for e in encoded if e.trained], model, tok,
                                   assistant_of, lr)),
         ("v:trl-nogc", "TRL defaults, gradient_checkpointing=False",

@@ -392,6 +392,8 @@ async def watched_files(ls: TunelintServer, params: types.DidChangeWatchedFilesP
     config_changed = False
     for change in params.changes:
         path = _uri_path(change.uri)
+        if _is_run_output(ls, path):
+            continue  # the trainer writing its results
         name = os.path.basename(path)
         if name in CONFIG_FILES:
             config_changed = True
@@ -461,6 +463,13 @@ async def add_to_baseline(ls: TunelintServer, *args):
 
 def main(tcp: str | None = None) -> None:
     logging.basicConfig(level=os.environ.get("TUNELINT_LOG", "WARNING"), format="%(asctime)s %(name)s %(message)s")
+    import signal
+
+    def terminated(signum, frame):  # an editor killing the server must not leave a trainer running
+        server.training.shutdown()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         if tcp:
             host, _, port = tcp.rpartition(":")

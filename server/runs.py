@@ -121,7 +121,7 @@ class Job:
     async def start(self, on_event) -> int:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+            stdin=asyncio.subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
         await asyncio.gather(self._read_events(on_event), self._read_stderr())
         code = await self.proc.wait()
         return code
@@ -170,6 +170,18 @@ class Job:
         try:
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM when the server dies, even by SIGKILL (the
+    trainer then saves a checkpoint and stops). Elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
             pass
 
 

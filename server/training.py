@@ -151,7 +151,16 @@ class Training:
                              "cancel it first (tunelint.cancel)")
         self.job = job
         self.task = asyncio.get_running_loop().create_task(self._run(job, notes, title))
+        asyncio.get_running_loop().create_task(self._refresh_lenses())  # "Fine-tune" becomes "Cancel run"
         return {"started": True, "kind": job.kind, "run_dir": str(job.run_dir)}
+
+    async def _refresh_lenses(self) -> None:
+        ws = self.ls.client_capabilities.workspace
+        if ws is not None and ws.code_lens is not None and ws.code_lens.refresh_support:
+            try:
+                await asyncio.wait_for(self.ls.workspace_code_lens_refresh_async(None), timeout=5)
+            except Exception:
+                pass
 
     async def _run(self, job: Job, notes: dict, title: str) -> None:
         ls = self.ls

@@ -140,7 +140,8 @@ def train(data: str, output: str, settings: TrainSettings, *, validation: str | 
           overwrite: bool = False, resume: bool = False, events_stdout: bool = False, config=None) -> int:
     started = time.time()
     run_dir = Path(output)
-    if run_dir.exists() and any(run_dir.iterdir()) and not (overwrite or resume):
+    # only rank 0 judges the folder: under torchrun the other ranks find it already started
+    if is_main_process() and run_dir.exists() and any(run_dir.iterdir()) and not (overwrite or resume):
         raise TrainError(f"{run_dir} exists and is not empty: pass --overwrite to replace it, or --resume to continue")
     if run_dir.exists() and overwrite and not resume and is_main_process():
         shutil.rmtree(run_dir)

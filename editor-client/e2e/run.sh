@@ -53,21 +53,24 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || skip "node 
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 20 ] || skip "node >= 20 is needed for code-server 4.100 (found $(node --version))"
 
+mkdir -p "$CACHE"
 # Debian packages: Chromium always; the build tools and headers only to install code-server.
 NEED_PKGS=(chromium)
 if [ ! -f "$CACHE/code-server/.installed-${CS_VERSION:-4.100.3}" ]; then
   NEED_PKGS+=(build-essential python3 libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep)
 fi
 missing=()
-for p in "${NEED_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${NEED_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+fi  # not Debian: CHROMIUM must name a Chromium, and setup-code-server.sh checks its tools
 if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || skip "Debian packages missing (${missing[*]}) and no apt-get to install them"
   [ "$(id -u)" = 0 ] || skip "Debian packages missing (${missing[*]}); installing them needs root"
   say "apt-get install ${missing[*]}"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$CACHE.apt.log" 2>&1 \
-    || skip "apt-get could not install ${missing[*]} (see $CACHE.apt.log)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing[@]}"; } \
+    >"$CACHE/apt.log" 2>&1 || skip "apt-get could not install ${missing[*]} (see $CACHE/apt.log)"
 fi
 [ -x "$CHROMIUM" ] || skip "no Chromium at $CHROMIUM"
 
@@ -80,9 +83,11 @@ fi
   || die "$PY lacks tunelint or its train extra: run \`bash scripts/setup.sh dev,train\` or set TUNELINT_PYTHON"
 
 # code-server, installed once into the cache.
-mkdir -p "$CACHE"
 CS_ROOT="$CACHE/code-server"
 if ! ROOT="$CS_ROOT" bash "$E2E/setup-code-server.sh" >"$CACHE/setup.log" 2>&1; then
+  if grep -q "^setup-code-server: '.*' not found" "$CACHE/setup.log"; then
+    skip "code-server cannot be built here: $(grep "^setup-code-server:" "$CACHE/setup.log" | head -1)"
+  fi
   tail -20 "$CACHE/setup.log" >&2
   if ! npm ping >/dev/null 2>&1; then skip "code-server cannot be installed: the npm registry is unreachable"; fi
   die "code-server setup failed (log: $CACHE/setup.log)"

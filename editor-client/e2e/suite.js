@@ -392,7 +392,6 @@ async function main() {
 
     await step('1 diagnostics and inlay hints', async () => {
       await openFile('train.jsonl');
-      await until(async () => /\$\(check\)|tunelint/.test(await statusText()), SERVER, 'no tunelint status bar item');
       await showProblems();
       await problemRow('TL104').waitFor({ state: 'visible', timeout: SERVER });
       const rows = await problemTexts();
