@@ -6,7 +6,7 @@
  * worst-loss examples of the last fine-tune to mark). */
 export const SERVER_KEYS = ['profile', 'tokenizer', 'maxTokens', 'select', 'ignore', 'severity', 'duplicateThreshold', 'worstExamples'] as const;
 /** Training defaults, under `tunelint.train.*`; forwarded as `train: {...}`. */
-export const TRAIN_KEYS = ['model', 'method', 'epochs', 'maxSteps', 'learningRate'] as const;
+export const TRAIN_KEYS = ['model', 'method', 'epochs', 'maxSteps', 'learningRate', 'maxLength', 'batchSize'] as const;
 /** Settings read by the extension itself; a change restarts the server. */
 export const RESTART_KEYS = ['tunelint.path', 'tunelint.interpreter'] as const;
 
