@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import datagen  # noqa: E402
+from _proc import children as _children  # noqa: E402
 
 TARGETS = {"cold_vs_cookbook": 0.5, "warm_vs_together": 1.5, "peak_mb": 300}
 
@@ -49,20 +50,6 @@ class Run:
     other_load: float | None = None  # % of all CPUs busy with other work while it ran
     stdout: str = ""
     stderr: str = ""
-
-
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    out.extend(int(x) for x in f.read().split())
-            except OSError:
-                continue
-    except OSError:
-        pass
-    return out
 
 
 def _pss_kb(pid: int) -> int:

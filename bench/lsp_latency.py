@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import datagen  # noqa: E402
+from _proc import busy_s, tree  # noqa: E402
 
 TARGETS = {"p95_ms": 50.0, "open_vs_cli": 1.0, "memory_mb": 300.0}
 GENERATOR = "lsp-1"  # bump when the generated file's recipe changes
@@ -364,23 +365,6 @@ class Client:
 # processes: memory and CPU of a process tree
 
 
-def tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                try:
-                    with open(f"/proc/{p}/task/{tid}/children") as f:
-                        todo.extend(int(x) for x in f.read().split())
-                except OSError:
-                    continue
-        except OSError:
-            pass
-    return out
-
-
 def status_kb(pid: int, key: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -415,16 +399,6 @@ def tree_cpu_s(pid: int) -> float:
         except (OSError, ValueError, IndexError):
             continue
     return total / tick
-
-
-def busy_s() -> float | None:
-    """Machine-wide CPU seconds not idle (nor iowait), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:8]]
-        return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 class Sampler(threading.Thread):

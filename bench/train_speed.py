@@ -61,10 +61,12 @@ import time
 import traceback
 from pathlib import Path
 
+from _proc import busy_s
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-DEFAULT_DATA = "/work/shared/data/real/gsm8k_train.jsonl"
+DEFAULT_DATA = str(ROOT.parent / "shared" / "data" / "real" / "gsm8k_train.jsonl")
 THREADS = 2
 
 
@@ -74,16 +76,6 @@ def say(msg: str) -> None:
 
 # ------------------------------------------------------------------------------------------------
 # machine
-
-
-def busy_s() -> float | None:
-    """Machine-wide CPU seconds not idle (nor iowait), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:8]]
-        return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def own_cpu_s() -> float:
