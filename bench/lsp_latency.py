@@ -459,6 +459,8 @@ class Session:
     hwm_server_mb: float = 0.0  # VmHWM of the server process just before shutdown
     hwm_children_mb: float = 0.0  # sum of VmHWM of its descendants alive then
     children: int = 0
+    rss_server_mb: float = 0.0  # VmRSS of the server process just before shutdown
+    rss_children_mb: float = 0.0
     peak_tree_rss_mb: float = 0.0  # sampled
     peak_tree_pss_mb: float = 0.0  # sampled
     edit_cpu_s: float = 0.0  # server tree CPU during the edits
@@ -612,6 +614,8 @@ class ServerRun:
             s.hwm_server_mb = status_kb(pids[0], "VmHWM") / 1024
             s.hwm_children_mb = sum(status_kb(p, "VmHWM") for p in pids[1:]) / 1024
             s.children = len(pids) - 1
+            s.rss_server_mb = status_kb(pids[0], "VmRSS") / 1024
+            s.rss_children_mb = sum(status_kb(p, "VmRSS") for p in pids[1:]) / 1024
         finally:
             self.sampler.stop.set()
             self.sampler.join()
@@ -955,6 +959,19 @@ def report(
                 f"≤ {TARGETS['memory_mb']:.0f} MB",
             ],
             bold=True,
+        ),
+        _row(
+            [
+                "server memory at the end: VmRSS, server + children (MB)",
+                f"{tl.rss_server_mb + tl.rss_children_mb:.0f}",
+                _num((naive.rss_server_mb + naive.rss_children_mb) if naive else None, 0),
+                naive_is,
+                fmt_ratio(
+                    tl.rss_server_mb + tl.rss_children_mb,
+                    (naive.rss_server_mb + naive.rss_children_mb) if naive else None,
+                ),
+                "",
+            ]
         ),
         _row(
             [

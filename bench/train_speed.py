@@ -36,10 +36,12 @@ on:
   batches, the useful tokens learned from. **The fair comparison**;
 * positions computed: batch size x padded length, summed over the steps (what the model ran on).
 
-    python bench/train_speed.py --quick        # 20 steps a row, about a minute
-    python bench/train_speed.py                # 120 steps a row, about 4 minutes on 2 cores
-    python bench/train_speed.py --variants     # + rows that show where tunelint's time goes
-    python bench/train_speed.py --repeat 3     # interleaved runs, the fastest of each reported
+    python bench/train_speed.py --quick        # 30 steps a row, one run: ~20 s on 2 quiet cores
+    python bench/train_speed.py                # 100 steps a row, 5 interleaved runs: ~2 min
+    python bench/train_speed.py --variants --repeat 2   # + rows that say where the time goes
+
+On a busy machine (a test suite beside it) the rows slow down 5-15x, unevenly: the table flags
+them; rerun on a quiet machine.
 
 Timings are reported, never asserted. It exits 1 only if a row crashed.
 """
