@@ -31,6 +31,18 @@ def tree(pid: int) -> list[int]:
     return out
 
 
+def pss_kb(pid: int) -> int:
+    """Proportional set size of one process, in KiB (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def busy_s() -> float | None:
     """Machine-wide CPU seconds not idle (nor iowait), from /proc/stat."""
     try:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 import datagen  # noqa: E402
 from _proc import children as _children  # noqa: E402
+from _proc import pss_kb as _pss_kb  # noqa: E402
 
 TARGETS = {"cold_vs_cookbook": 0.5, "warm_vs_together": 1.5, "peak_mb": 300}
 
@@ -50,17 +51,6 @@ class Run:
     other_load: float | None = None  # % of all CPUs busy with other work while it ran
     stdout: str = ""
     stderr: str = ""
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 class TreeSampler(threading.Thread):

@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import datagen  # noqa: E402
-from _proc import busy_s, tree  # noqa: E402
+from _proc import busy_s, pss_kb, tree  # noqa: E402
 
 TARGETS = {"p95_ms": 50.0, "open_vs_cli": 1.0, "memory_mb": 300.0}
 GENERATOR = "lsp-1"  # bump when the generated file's recipe changes
@@ -370,17 +370,6 @@ def status_kb(pid: int, key: str) -> int:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def pss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass
