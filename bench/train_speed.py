@@ -133,6 +133,12 @@ class Clock:
 # token accounting
 
 
+def torch_bool():
+    import torch
+
+    return torch.bool
+
+
 class Tally:
     """What the model was fed during one row's training, counted at the model's input."""
 
@@ -170,7 +176,10 @@ class Tally:
             self.examples += 1
             self.assistant += n
             self.real += len(s)
-        if labels is None:
+        keep = kwargs.get("logits_to_keep")
+        if labels is None and hasattr(keep, "dtype") and keep.dtype == torch_bool():
+            self.trained += int(keep.sum())  # tunelint's CPU loss: the trained positions only
+        elif labels is None:
             self.trained += sum(len(s) for s in seqs)
         elif mask is not None:  # the seed loop's pad labels are not counted as trained tokens
             self.trained += int(((labels != -100) & mask.bool()).sum())
@@ -192,12 +201,12 @@ class Tally:
 
 
 def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args=None,
-                 plain_loss: bool = False, **overrides) -> dict:
+                 fused_loss: bool = False, **overrides) -> dict:
     """`tunelint train DATA --model tiny --method full ...` in process, timed around
     trainer.train(). `overrides` are training settings (tunelint.toml's [tool.tunelint.train]).
-    Two "what if" patches for suggested changes, off by default: `patch_args` sets SFTConfig
-    fields over run.py's, and `plain_loss` swaps TRL's fused LM-head loss for the model's own
-    (transformers' `Trainer.compute_loss`: full logits and cross-entropy)."""
+    Two "what if" patches, off by default: `patch_args` sets SFTConfig fields over run.py's, and
+    `fused_loss` keeps TRL's fused LM-head loss (what run.py uses on a GPU) instead of the
+    trained-positions loss run.py uses on a CPU (trainer/loss.py)."""
     import trl
     from tunelint.trainer import run as run_mod
     from tunelint.trainer.settings import resolve
@@ -222,15 +231,6 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
                 setattr(kw["args"], k, v)
             super().__init__(*args_, **kw)
 
-        def compute_loss(self, model_, inputs, return_outputs=False, num_items_in_batch=None):
-            if plain_loss:
-                from transformers import Trainer
-
-                return Trainer.compute_loss(self, model_, inputs, return_outputs=return_outputs,
-                                            num_items_in_batch=num_items_in_batch)
-            return super().compute_loss(model_, inputs, return_outputs=return_outputs,
-                                        num_items_in_batch=num_items_in_batch)
-
         def train(self, *args_, **kw):
             holder["trainer"] = self
             handle = tally.attach(self.model)
@@ -243,14 +243,16 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
             return result
 
     fresh = copy.deepcopy(model)
-    original_load = run_mod.load_model
+    original_load, original_loss = run_mod.load_model, run_mod.selective_trainer_class
     run_mod.load_model = lambda settings_, examples, run_dir, device: (fresh, tok, "tiny (shared)")
+    if fused_loss:
+        run_mod.selective_trainer_class = lambda base: base
     trl.SFTTrainer = TimedSFTTrainer
     out = work / f"tunelint-{label}"
     try:
         code = run_mod.train(data, str(out), settings, overwrite=True, config=config)
     finally:
-        run_mod.load_model = original_load
+        run_mod.load_model, run_mod.selective_trainer_class = original_load, original_loss
         trl.SFTTrainer = original_sft
     if code != 0:
         raise RuntimeError(f"tunelint train exited {code}")
@@ -269,8 +271,8 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
     note += f", {strategy} batches"
     for k, v in (patch_args or {}).items():
         note += f" ({k}={v!r}: benchmark patch)"
-    if plain_loss:
-        note += ", the model's own loss instead of TRL's fused LM head (benchmark patch)"
+    if fused_loss:
+        note += ", TRL's fused LM-head loss as on a GPU (benchmark patch)"
     return {"wall": clock.wall, "cpu": clock.cpu, "other": clock.other,
             "steps": holder["trainer"].state.global_step, "tally": tally, "note": note,
             "own_runtime": metrics.get("train_runtime_s"),
@@ -464,7 +466,7 @@ def ratios(rows: list[dict]) -> str:
     line("tunelint", "trl", "tunelint vs TRL SFTTrainer defaults", 1.0)
     names = {r["key"]: r["name"] for r in rows}
     for a_key, b_key in [("v:quiet", "tunelint"), ("v:random", "tunelint"),
-                         ("v:plainloss", "tunelint"),
+                         ("v:fusedloss", "tunelint"),
                          ("v:packing", "tunelint"), ("v:plain", "seed"), ("tunelint", "v:plain"),
                          ("v:trl-nogc", "trl")]:
         if a_key in names and b_key in names:
@@ -485,14 +487,14 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=THREADS, help="torch.set_num_threads (2)")
     p.add_argument("--variants", action="store_true",
-                   help="also the rows quiet, random, plainloss, packing, plain and trl-nogc")
+                   help="also the rows quiet, random, fusedloss, packing, plain and trl-nogc")
     p.add_argument("--repeat", type=int,
                    help="runs per row, interleaved; the fastest is reported (default 5; 1 --quick)")
     p.add_argument("--hidden", type=int, default=64,
                    help="tiny.build hidden size (64, tunelint's tiny model; larger: a diagnostic)")
     p.add_argument("--layers", type=int, default=2, help="tiny.build layers (2, as tunelint)")
     p.add_argument("--only", help="comma-separated rows: tunelint, seed, trl, quiet, random, "
-                                  "plainloss, packing, plain, trl-nogc (default: the first "
+                                  "fusedloss, packing, plain, trl-nogc (default: the first "
                                   "three; all with --variants)")
     p.add_argument("--results", default=str(HERE / "results" / "train_speed.md"))
     p.add_argument("--work-dir", help="for the run folders (default: a temporary one, removed)")
@@ -555,8 +557,8 @@ def main(argv=None) -> int:
         ("v:random", "tunelint, random batches",
          lambda: row_tunelint(a, model, tok, assistant_of, work, "random",
                               patch_args={"train_sampling_strategy": "random"})),
-        ("v:plainloss", "tunelint, plain loss (no fused LM head)",
-         lambda: row_tunelint(a, model, tok, assistant_of, work, "plainloss", plain_loss=True)),
+        ("v:fusedloss", "tunelint with TRL's fused loss (its GPU path)",
+         lambda: row_tunelint(a, model, tok, assistant_of, work, "fusedloss", fused_loss=True)),
         ("v:packing", "tunelint --packing",
          lambda: row_tunelint(a, model, tok, assistant_of, work, "packing", packing=True)),
         ("v:plain", "plain loop, tunelint's batches",

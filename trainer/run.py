@@ -15,6 +15,7 @@ from pathlib import Path
 from .data import Encoded, Example, encode, load_examples
 from .device import detect
 from .events import Events, is_main_process
+from .loss import selective_trainer_class
 from .settings import TrainError, TrainSettings
 
 EXIT_CANCELLED = 130
@@ -253,8 +254,10 @@ def _train(data, run_dir: Path, settings: TrainSettings, validation, force, resu
                 control.should_training_stop = True
                 control.should_save = True
 
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tok,
-                         peft_config=peft_config, callbacks=[Progress()])
+    # on a CPU, the loss on trained positions only (trainer/loss.py); elsewhere TRL's fused LM head
+    trainer_class = selective_trainer_class(SFTTrainer) if device.kind == "cpu" else SFTTrainer
+    trainer = trainer_class(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tok,
+                          peft_config=peft_config, callbacks=[Progress()])
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # stdout carries only events (--events -); progress goes there
