@@ -10,7 +10,7 @@ fresh one would.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -163,6 +163,10 @@ class DuplicateIndex:
         self.near_whole = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self.near_prompt = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self._pending: dict[tuple, Signature] = {}
+        # Near prompt matches only matter across splits (prompt leakage, TL905): the prompt
+        # index is built once lines of two ranked splits (train/validation/test) are present.
+        self._ranked: Counter[int] = Counter()
+        self._prompts_indexed = False
         # verified near pairs, kept current line by line: key → {other key: similarity}
         self._near: dict[str, dict[tuple, dict[tuple, float]]] = {"whole": {}, "prompt": {}}
 
@@ -179,7 +183,9 @@ class DuplicateIndex:
         key = (path, line)
         self.remove(path, line)
         split = self.split_of.get(path)
-        self.entries[key] = Entry(path, line, split or path, SPLIT_ORDER.get(split, 3), sig)
+        rank = SPLIT_ORDER.get(split, 3)
+        self.entries[key] = Entry(path, line, split or path, rank, sig)
+        self._ranked[rank] += 1
         self.by_whole[sig.whole_key].add(key)
         if sig.prompt_key:
             self.by_prompt[sig.prompt_key].add(key)
@@ -191,6 +197,7 @@ class DuplicateIndex:
         e = self.entries.pop(key, None)
         if e is None:
             return
+        self._ranked[e.rank] -= 1
         _discard(self.by_whole, e.sig.whole_key, key)
         _discard(self.by_prompt, e.sig.prompt_key, key)
         if self._pending.pop(key, None) is None:
@@ -211,7 +218,13 @@ class DuplicateIndex:
         keys = list(self._pending)
         sigs = [self._pending[k] for k in keys]
         self._pending.clear()
-        with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs) if s.prompt_sig]
+        if self._prompts_indexed:
+            with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs) if s.prompt_sig]
+        elif sum(1 for rank in (0, 1, 2) if self._ranked[rank] > 0) >= 2:
+            self._prompts_indexed = True  # every line's prompt, not only the pending ones
+            with_prompt = [(k, e.sig.prompt_sig) for k, e in self.entries.items() if e.sig.prompt_sig]
+        else:
+            with_prompt = []
         batches = [("whole", self.near_whole, keys, [s.whole_sig for s in sigs]),
                    ("prompt", self.near_prompt, [k for k, _ in with_prompt], [p for _, p in with_prompt])]
         for name, lsh, ks, raw in batches:

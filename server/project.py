@@ -25,6 +25,7 @@ log = logging.getLogger("tunelint.server")
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tunelint", ".tox"}
 MAX_WORKSPACE_FILES = 64
 MEMO_LIMIT = 300_000
+LARGE_BATCH = 200  # lines: more go through the disk cache and worker processes
 
 
 @dataclass
@@ -332,7 +333,7 @@ def compute(linter: Linter, settings: Settings, texts: list[str]) -> list[LineRe
     """Analyse texts: in-process for a few, through the disk cache and worker processes for many."""
     if not texts:
         return []
-    if len(texts) > 200:
+    if len(texts) > LARGE_BATCH:
         try:
             return linter.results(settings, texts)
         finally:

@@ -195,3 +195,20 @@ def test_near_prompts_about_different_images_are_not_leaks(tmp_path):
     found = lint(tmp_path, {"train.jsonl": [ask("https://example.com/66.png", "2013")],
                             "validation.jsonl": [ask("https://example.com/68.png", "2014")]})
     assert found["validation.jsonl"] == []
+
+
+def test_prompt_index_is_built_when_a_second_split_arrives():
+    """Near prompts only matter across splits, so the prompt index waits for a second split;
+    when one arrives, earlier lines' prompts are indexed too."""
+    rnd = random.Random(11)
+    q, a = sentence(rnd, 40), sentence(rnd, 60)
+    near_q = q.split()
+    near_q[5] = "different"
+    linter = Linter(use_cache=False, jobs=1)
+    index = DuplicateIndex({"train.jsonl": "train", "val.jsonl": "validation"}, 0.8)
+    index.put("train.jsonl", 1, _sig_for(linter, chat(q, a)))
+    index.put("train.jsonl", 2, _sig_for(linter, chat(" ".join(near_q), sentence(rnd, 60))))
+    assert index.findings() == [] and len(index.near_prompt) == 0  # one split: no prompt index
+    index.put("val.jsonl", 1, _sig_for(linter, chat(" ".join(near_q), sentence(rnd, 60))))
+    found = [(f.path, f.line, f.code) for f in index.findings()]
+    assert ("val.jsonl", 1, "TL905") in found and len(index.near_prompt) == 3
