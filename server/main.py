@@ -84,6 +84,7 @@ class TunelintServer(LanguageServer):
         self.training = Training(self)
         self.editor_options: dict = {}
         self.warmed: set[Settings] = set()
+        self.untidy = False
 
     def train_settings(self) -> dict:
         """Training defaults: the config's [tool.tunelint.train], then the editor's `train` settings."""
@@ -123,10 +124,7 @@ class TunelintServer(LanguageServer):
         return linter
 
     def _compute(self, settings: Settings, texts: list[str]):
-        results = compute(self._linter(), settings, texts)
-        if len(texts) > LARGE_BATCH:
-            tidy_up()  # the worker pool's leftovers (reference cycles, buffers)
-        return results
+        return compute(self._linter(), settings, texts)
 
     def _warm_up(self, settings: Settings) -> None:
         """Build the in-process analyzer (tokenizer included, ~0.6 s) while nobody waits, so
@@ -171,6 +169,7 @@ class TunelintServer(LanguageServer):
                 return
             settings, texts = self.project.work(src)
             results = await self.run(self._compute, settings, texts) if texts else []
+            self.untidy = self.untidy or len(texts) > LARGE_BATCH
             self.project.store(src, settings, texts, results)
 
     async def refresh(self, uri: str) -> list[Finding] | None:
@@ -190,6 +189,9 @@ class TunelintServer(LanguageServer):
         if not self.pull:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=version, diagnostics=self.diagnostics_for(src, findings)))
+        if self.untidy:  # after a large batch: the worker pool's leftovers, once the results are out
+            self.untidy = False
+            asyncio.get_running_loop().run_in_executor(self.executor, tidy_up)
         self.warm_up_later(src)
         return findings
 
