@@ -12,7 +12,7 @@ import orjson
 
 from .convert import ConvertError, to_chat
 from .example import Example, detect_format
-from .findings import Edit, Fix, Severity
+from .findings import Edit, Fix, Severity, positional_reduce
 from .hf_tokens import ChatTemplateError
 from .locate import Locations, locate
 from .profiles import get_profile
@@ -36,6 +36,8 @@ class LineFinding:
     fix: Fix | None = None
     related: tuple[tuple[int, str], ...] = ()  # (column on the same line, message)
 
+    __reduce__ = positional_reduce
+
 
 @dataclass(frozen=True, slots=True)
 class LineResult:
@@ -46,6 +48,8 @@ class LineResult:
     messages: int = 0
     is_example: bool = False  # a JSON object (counts towards the dataset's size)
     dedupe: object = None  # dedupe.Signature when duplicate rules are on
+
+    __reduce__ = positional_reduce  # the cache holds one per line: fast to load
 
 
 class Analyzer:

@@ -18,6 +18,7 @@ import orjson
 
 from .convert import ConvertError, to_chat
 from .example import content_text
+from .findings import positional_reduce
 from .indexes import IndexFinding
 
 MEDIA_MARK = "\x00image:"  # a token no text contains, marking an image's digest
@@ -33,6 +34,8 @@ class Signature:
     whole_sig: bytes  # MinHash signature, NUM_PERM uint32; b"" when near matching is off
     prompt_sig: bytes
     media_key: int = 0  # of the example's images: near matches need the same images
+
+    __reduce__ = positional_reduce
 
 
 def comparable_turns(obj: dict, fmt: str) -> tuple[list[str], int]:

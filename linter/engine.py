@@ -123,10 +123,14 @@ class Linter:
     """Lints files and documents. Holds analyzers, the cache and the worker pool across files."""
 
     def __init__(self, *, use_cache: bool = True, jobs: int | None = None,
-                 progress: Callable[[int], None] | None = None, start_method: str = "fork"):
+                 progress: Callable[[int], None] | None = None, start_method: str = "fork",
+                 line_hashes: bool = True):
         """`start_method`: how worker processes start; "fork" (fast, the CLI's) is unsafe in a
-        process with threads, such as the language server, which passes "forkserver"."""
+        process with threads, such as the language server, which passes "forkserver".
+        `line_hashes`: keep each line's hash in the reports (what baselines match findings by);
+        a run without a baseline can skip hashing every line."""
         self.use_cache = use_cache
+        self.line_hashes = line_hashes
         self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
         self.progress = progress
         self._analyzers: dict[Settings, Analyzer] = {}
@@ -237,7 +241,8 @@ class Linter:
             report.findings += line_findings(report.path, ln, r, s)
             if r is None:
                 continue
-            report.line_hashes[-1] = line_hash(ln.text)
+            if self.line_hashes:
+                report.line_hashes[-1] = line_hash(ln.text)
             if r.is_example:
                 stats.examples += 1
             if r.format:
@@ -267,8 +272,10 @@ class Linter:
         stats.cached += len(texts) - len(miss_pos)
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
             computed = self._workers.map(settings, todo)
-        else:
+        elif todo:
             computed = self.analyzer(settings).analyze_many(todo)
+        else:  # all cached: no analyzer (and so no tokenizer to load)
+            computed = []
         if cache:
             cache.put_many((cache.key(t), r) for t, r in zip(todo, computed))
             out = [known.get(k) for k in keys]

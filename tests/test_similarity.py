@@ -551,3 +551,18 @@ def test_replace_keeps_order_and_free_rows_are_reused(hasher):
     assert idx.keys() == ["b", "a"]
     with pytest.raises(ValueError):
         idx.add("c", np.zeros(64, dtype=np.uint32))
+
+
+def test_character_table_is_kept_on_disk_and_a_damaged_copy_is_recomputed(tmp_path, monkeypatch):
+    import numpy as np
+
+    from tunelint.linter import similarity
+
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path))
+    fresh = similarity._bmp_entries()
+    [stored] = tmp_path.glob("chartable-*.npy")
+    assert np.array_equal(np.load(stored), fresh)
+    assert np.array_equal(similarity._bmp_entries(), fresh)  # read back
+    stored.write_bytes(b"not a numpy file")
+    assert np.array_equal(similarity._bmp_entries(), fresh)  # recomputed
+    assert np.array_equal(np.load(stored), fresh)  # and written again

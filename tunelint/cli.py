@@ -97,8 +97,10 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
         cli["ignore"] = tuple(s.strip().upper() for s in ignore.split(",") if s.strip())
     files = expand(paths, config)
     progress = _progress_bar(files)
+    baseline = baseline or config.baseline
     try:
-        with Linter(use_cache=not no_cache, jobs=jobs, progress=progress.update if progress else None) as linter:
+        with Linter(use_cache=not no_cache, jobs=jobs, progress=progress.update if progress else None,
+                    line_hashes=bool(baseline or write_baseline)) as linter:
             settings_for = lambda p: config.settings_for(p, cli)  # noqa: E731
             reports = linter.lint_paths(files, settings_for, config.split_of)
             if fix or diff:
@@ -116,7 +118,6 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
         return 0
     findings = [f for r in reports for f in r.findings]
     hidden = 0
-    baseline = baseline or config.baseline
     if baseline:
         try:
             findings, hidden = baseline_mod.filter_findings(reports, baseline)
