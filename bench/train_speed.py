@@ -133,12 +133,6 @@ class Clock:
 # token accounting
 
 
-def torch_bool():
-    import torch
-
-    return torch.bool
-
-
 class Tally:
     """What the model was fed during one row's training, counted at the model's input."""
 
@@ -150,6 +144,8 @@ class Tally:
 
     def hook(self, module, args, kwargs):
         """Forward pre-hook on the model: one call per training micro-batch."""
+        import torch
+
         if not module.training:
             return None
         self.stamps.append(time.perf_counter())
@@ -177,7 +173,7 @@ class Tally:
             self.assistant += n
             self.real += len(s)
         keep = kwargs.get("logits_to_keep")
-        if labels is None and hasattr(keep, "dtype") and keep.dtype == torch_bool():
+        if labels is None and isinstance(keep, torch.Tensor) and keep.dtype == torch.bool:
             self.trained += int(keep.sum())  # tunelint's CPU loss: the trained positions only
         elif labels is None:
             self.trained += sum(len(s) for s in seqs)

@@ -280,22 +280,16 @@ class DuplicateIndex:
             return f"{o.path}:{self.line_of(o.path, o.line)}"
 
         # exact: whole conversation
-        for keys in self.by_whole.values():
-            if len(keys) < 2:
+        for key, e, earlier, source in self._repeats(self.by_whole):
+            if source is not None:
+                emit(key, "TL904", f"leaks {self.entries[source].group} data: repeats {where(source)} exactly",
+                     source, "the example it repeats")
+                leaked.add(key)
                 continue
-            ordered = sorted(keys, key=self._pos)
-            for i, key in enumerate(ordered[1:], 1):
-                e = self.entries[key]
-                source = self._source_for(e, ordered[:i])
-                if source is not None:
-                    emit(key, "TL904", f"leaks {self.entries[source].group} data: repeats {where(source)} exactly",
-                         source, "the example it repeats")
-                    leaked.add(key)
-                    continue
-                same = [k for k in ordered[:i] if self.entries[k].group == e.group]
-                if same:
-                    emit(key, "TL901", f"exact duplicate of {where(same[0])}", same[0], "first occurrence")
-                    reported.add(key)
+            same = [k for k in earlier if self.entries[k].group == e.group]
+            if same:
+                emit(key, "TL901", f"exact duplicate of {where(same[0])}", same[0], "first occurrence")
+                reported.add(key)
 
         # near: whole conversation; each line reports its most similar earlier partner
         for later, first, sim in self._nearest(self._pairs("whole"), same_key="whole_key"):
@@ -311,26 +305,20 @@ class DuplicateIndex:
                 reported.add(later)
 
         # prompts: conflicting answers (same split) and prompt-only leakage (across splits)
-        for keys in self.by_prompt.values():
-            if len(keys) < 2:
+        for key, e, earlier, source in self._repeats(self.by_prompt):
+            if source is not None:
+                if key not in leaked:
+                    emit(key, "TL905", f"the prompt repeats the prompt of {where(source)} "
+                         f"({self.entries[source].group} data) exactly", source, "the prompt it repeats")
+                    leaked.add(key)
                 continue
-            ordered = sorted(keys, key=self._pos)
-            for i, key in enumerate(ordered[1:], 1):
-                e = self.entries[key]
-                source = self._source_for(e, ordered[:i])
-                if source is not None:
-                    if key not in leaked:
-                        emit(key, "TL905", f"the prompt repeats the prompt of {where(source)} "
-                             f"({self.entries[source].group} data) exactly", source, "the prompt it repeats")
-                        leaked.add(key)
-                    continue
-                if key in reported:
-                    continue  # already a (near) duplicate: one finding per line says enough
-                conflicting = [k for k in ordered[:i] if self.entries[k].group == e.group
-                               and self.entries[k].sig.answer_key != e.sig.answer_key]
-                if conflicting:
-                    emit(key, "TL903", f"same prompt as {where(conflicting[0])} but a different answer",
-                         conflicting[0], "the other answer")
+            if key in reported:
+                continue  # already a (near) duplicate: one finding per line says enough
+            conflicting = [k for k in earlier if self.entries[k].group == e.group
+                           and self.entries[k].sig.answer_key != e.sig.answer_key]
+            if conflicting:
+                emit(key, "TL903", f"same prompt as {where(conflicting[0])} but a different answer",
+                     conflicting[0], "the other answer")
         for later, first, sim in self._nearest(self._pairs("prompt"), same_key="prompt_key", cross_split=True):
             ef = self.entries[first]
             if later in leaked:
@@ -362,6 +350,18 @@ class DuplicateIndex:
         for later in sorted(best, key=self._pos):
             _, neg_sim, _, first = best[later]
             yield later, first, -neg_sim
+
+    def _repeats(self, by_key: dict[int, set]):
+        """Each line that shares an exact key with earlier lines (in the index's order): the
+        line's key, its entry, those earlier lines, and the one it leaks from (None if none)."""
+        for keys in by_key.values():
+            if len(keys) < 2:
+                continue
+            ordered = sorted(keys, key=self._pos)
+            for i, key in enumerate(ordered[1:], 1):
+                e = self.entries[key]
+                earlier = ordered[:i]
+                yield key, e, earlier, self._source_for(e, earlier)
 
     def _source_for(self, e: Entry, earlier: list) -> tuple | None:
         """The earlier entry an evaluation-split entry leaks from (train before validation before

@@ -111,7 +111,6 @@ def tiktoken_encoding(name: str):
     # tiktoken keeps the Python {token bytes: rank} dict only to pickle the Encoding; its Rust core
     # holds its own copy. We never pickle it (each worker loads its own): 23 MB less for o200k.
     encoding._mergeable_ranks = None
-    del spec
     return encoding
 
 

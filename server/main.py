@@ -135,11 +135,12 @@ class TunelintServer(LanguageServer):
         except Exception as e:  # e.g. a missing tokenizer: the next analysis reports it
             log.info("warm-up skipped: %s", e)
 
-    def warm_up_later(self, src: Source) -> None:
-        settings = self.project.settings_for(src.path)
-        if settings not in self.warmed:
-            self.warmed.add(settings)
-            asyncio.get_running_loop().run_in_executor(self.executor, self._warm_up, settings)
+    def warm_up(self, settings: Settings) -> asyncio.Future | None:
+        """Build the analyzer for `settings` on the analysis thread, once per settings."""
+        if settings in self.warmed:
+            return None
+        self.warmed.add(settings)
+        return asyncio.get_running_loop().run_in_executor(self.executor, self._warm_up, settings)
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -192,7 +193,7 @@ class TunelintServer(LanguageServer):
         if self.untidy:  # after a large batch: the worker pool's leftovers, once the results are out
             self.untidy = False
             asyncio.get_running_loop().run_in_executor(self.executor, tidy_up)
-        self.warm_up_later(src)
+        self.warm_up(self.project.settings_for(src.path))
         return findings
 
     async def wait_ready(self) -> None:
@@ -304,9 +305,9 @@ async def _start(ls: TunelintServer) -> None:
     await ls.reload_settings()
     ls.training.reload()
     # the tokenizer's tables, while memory is low and nobody waits (a file opened meanwhile queues)
-    settings = ls.project.settings_for(os.path.join(str(ls.project.root or os.getcwd()), "train.jsonl"))
-    ls.warmed.add(settings)
-    await ls.run(ls._warm_up, settings)
+    warming = ls.warm_up(ls.project.settings_for(os.path.join(str(ls.project.root or os.getcwd()), "train.jsonl")))
+    if warming is not None:
+        await warming
     await ls.load_workspace()
 
 

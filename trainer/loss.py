@@ -45,10 +45,10 @@ def selective_trainer_class(base):
             loss = loss / torch.as_tensor(denominator, device=loss.device).clamp(min=1)
             if self.args.average_tokens_across_devices and num_items_in_batch is not None:
                 loss = loss * self.accelerator.num_processes  # DDP averages the gradients across ranks
-            self._record_metrics(model, logits.detach(), wanted, count, inputs)
+            self._record_metrics(logits.detach(), wanted, count, inputs)
             return (loss, outputs) if return_outputs else loss
 
-        def _record_metrics(self, model, logits, wanted, count, inputs) -> None:
+        def _record_metrics(self, logits, wanted, count, inputs) -> None:
             mode = "train" if self.model.training else "eval"
             gather = self.accelerator.gather_for_metrics
             valid = gather(count).sum()

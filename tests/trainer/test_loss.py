@@ -14,7 +14,6 @@ def setup(tmp_path, lora: bool):
     from datasets import Dataset
     from transformers import Trainer
     from trl import SFTConfig, SFTTrainer
-
     from tunelint.trainer import tiny
     from tunelint.trainer.data import Example, encode
     from tunelint.trainer.loss import selective_trainer_class
