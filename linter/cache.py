@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .analyze import LineResult
 
-SCHEMA_VERSION = "3"  # bump when what a line analyses to changes within a release
+SCHEMA_VERSION = "4"  # bump when what a line analyses to changes within a release
 
 
 class LineCache:

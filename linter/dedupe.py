@@ -31,7 +31,7 @@ class Signature:
     whole_key: int  # exact key of the normalised conversation (system messages left out); 0: empty
     prompt_key: int  # of everything before the final assistant turn; 0: no prompt
     answer_key: int  # of the final assistant turn; 0: no answer
-    whole_sig: bytes  # MinHash signature, NUM_PERM uint32; b"" when near matching is off
+    whole_sig: bytes  # MinHash signature, NUM_PERM uint16 (similarity.to_16_bits); b"": near matching off
     prompt_sig: bytes
     media_key: int = 0  # of the example's images: near matches need the same images
 
@@ -115,7 +115,8 @@ class Signer:
         media = [_media_key(w) for w, _, _ in joined]
         if self.hasher is None or not examples:
             return [Signature(*k, b"", b"", m) for k, m in zip(keys, media)]
-        sigs = self.hasher.signatures([w for w, _, _ in joined] + [p for _, p, _ in joined])
+        texts = [w for w, _, _ in joined] + [p for _, p, _ in joined]
+        sigs = self.sim.to_16_bits(self.hasher.signatures(texts))  # half the bytes in the cache
         n = len(joined)
         return [Signature(*keys[i], sigs[i].tobytes() if _long_enough(joined[i][0]) else b"",
                           sigs[n + i].tobytes() if _long_enough(joined[i][1]) else b"", media[i])
@@ -216,6 +217,8 @@ class DuplicateIndex:
         querying each new line otherwise — so an edit costs its own line, not the dataset."""
         import numpy as np
 
+        from .similarity import from_16_bits
+
         if not self._pending:
             return
         keys = list(self._pending)
@@ -233,7 +236,7 @@ class DuplicateIndex:
         for name, lsh, ks, raw in batches:
             if not ks:
                 continue
-            lsh.bulk_add(ks, np.frombuffer(b"".join(raw), dtype=np.uint32).reshape(len(ks), -1))
+            lsh.bulk_add(ks, from_16_bits(np.frombuffer(b"".join(raw), dtype=np.uint16).reshape(len(ks), -1)))
             adj = self._near[name]
             if len(ks) > 256:
                 adj.clear()

@@ -47,10 +47,12 @@ __all__ = [
     "MinHasher",
     "estimate_jaccard",
     "exact_key",
+    "from_16_bits",
     "is_empty_signature",
     "lsh_params",
     "normalize",
     "shingles",
+    "to_16_bits",
     "words",
 ]
 
@@ -504,6 +506,27 @@ class MinHasher:
 
 def is_empty_signature(sig: np.ndarray) -> bool:
     return bool(np.all(sig == EMPTY))
+
+
+EMPTY_16 = 0xFFFF
+
+
+def to_16_bits(sigs: np.ndarray) -> np.ndarray:
+    """Signatures kept in half the space: the low 16 bits of each bin's value (b-bit MinHash, Li
+    and König 2010; a bin's minimum is small, its low bits are uniform), empty bins as 0xFFFF.
+    Two different values agree by chance with probability 2**-16, which raises a similarity
+    estimate by at most 0.00002; a value whose low bits are 0xFFFF reads back as an empty bin,
+    which only matters for a signature of empty bins only."""
+    out = (sigs & EMPTY_16).astype(np.uint16)
+    out[sigs == EMPTY] = EMPTY_16
+    return out
+
+
+def from_16_bits(sigs16: np.ndarray) -> np.ndarray:
+    """`to_16_bits`'s signatures as the uint32 values LSHIndex takes (empty bins as EMPTY)."""
+    out = sigs16.astype(np.uint32)
+    out[sigs16 == EMPTY_16] = EMPTY
+    return out
 
 
 def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -400,6 +400,25 @@ def test_estimate_tracks_true_jaccard(hasher, dataset):
     assert np.sqrt(np.mean(np.square(err))) < 0.05  # ~ sqrt(J(1-J)/128) at most
 
 
+def test_16_bit_signatures_keep_empty_bins_estimates_and_pairs(hasher, dataset):
+    """What the cache stores (dedupe.Signature): 16 bits a bin, read back for the index."""
+    texts, truth, sh = dataset
+    sig = hasher.signatures(texts + [""])
+    back = S.from_16_bits(S.to_16_bits(sig))
+    assert S.to_16_bits(sig).dtype == np.uint16 and back.dtype == np.uint32
+    assert S.is_empty_signature(back[-1])  # the empty text stays the empty text
+    # empty bins stay empty; so does a value whose low bits are 0xFFFF (chance 2**-16 a bin)
+    assert np.array_equal(back == EMPTY, (sig & 0xFFFF) == 0xFFFF)
+    assert np.array_equal(back & 0xFFFF, sig & 0xFFFF)  # every bin keeps its low 16 bits
+    for (a, b), _ in truth.items():
+        assert 0 <= estimate_jaccard(back[a], back[b]) - estimate_jaccard(sig[a], sig[b]) <= 2 / 128
+    idx = LSHIndex(threshold=THRESHOLD)
+    idx.bulk_add(list(range(len(texts))), back[:-1])
+    found = {(a, b) if a < b else (b, a) for a, b, _ in idx.pairs()}
+    precision, recall, _, _ = precision_recall(found, truth, sh)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
+
+
 # ------------------------------------------------------------------------------------------------
 # LSH parameters and the index
 
