@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import importlib.util
 import os
+import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -72,12 +73,29 @@ def _offline_loader(cache_dir: Path):
         cache_dir.mkdir(parents=True, exist_ok=True)
         local = cache_dir / filename
         if not local.exists():
-            tmp = local.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(data)
-            os.replace(tmp, local)
-        return load_tiktoken_bpe(str(local), expected_hash=expected_hash)
+            _write_atomically(local, data)
+        # tiktoken's parse of the verified file (0.2 s for o200k), kept beside it, keyed by its hash
+        parsed = cache_dir / f"{filename}.{hashlib.sha256(data).hexdigest()[:16]}.ranks.pickle"
+        try:
+            ranks = pickle.loads(parsed.read_bytes())
+            if isinstance(ranks, dict) and ranks:
+                return ranks
+        except Exception:  # missing or damaged: parsed again below
+            pass
+        ranks = load_tiktoken_bpe(str(local), expected_hash=expected_hash)
+        try:
+            _write_atomically(parsed, pickle.dumps(ranks, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # a read-only cache directory: parsed again next time
+            pass
+        return ranks
 
     return load
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 @lru_cache(maxsize=4)
