@@ -264,9 +264,12 @@ class Linter:
         known = cache.get_many(keys) if cache else {}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
         # identical lines inside the batch are analysed once
-        unique: dict[str, int] = {}
+        unique: dict[str, int] = {}  # text → its place in todo
+        first_pos: list[int] = []  # where each todo text first occurs
         for i in miss_pos:
-            unique.setdefault(texts[i], len(unique))
+            if texts[i] not in unique:
+                unique[texts[i]] = len(unique)
+                first_pos.append(i)
         todo = list(unique)
         stats.analysed += len(todo)
         stats.cached += len(texts) - len(miss_pos)
@@ -277,7 +280,7 @@ class Linter:
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
         if cache:
-            cache.put_many((cache.key(t), r) for t, r in zip(todo, computed))
+            cache.put_many((keys[i], r) for i, r in zip(first_pos, computed))
             out = [known.get(k) for k in keys]
             for i in miss_pos:
                 out[i] = computed[unique[texts[i]]]
