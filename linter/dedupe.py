@@ -10,7 +10,7 @@ fresh one would.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -162,8 +162,10 @@ class DuplicateIndex:
         self.threshold = threshold
         self.order = {p: i for i, p in enumerate(order)}
         self.entries: dict[tuple[str, int], Entry] = {}
-        self.by_whole: dict[int, set] = defaultdict(set)
-        self.by_prompt: dict[int, set] = defaultdict(set)
+        # exact key → the line with it, or a set of lines when several share it (most keys have
+        # one line: a set each would cost ~200 bytes a line)
+        self.by_whole: dict[int, tuple | set[tuple]] = {}
+        self.by_prompt: dict[int, tuple | set[tuple]] = {}
         self.near_whole = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self.near_prompt = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self._pending: dict[tuple, Signature] = {}
@@ -190,9 +192,9 @@ class DuplicateIndex:
         rank = SPLIT_ORDER.get(split, 3)
         self.entries[key] = Entry(path, line, split or path, rank, sig)
         self._ranked[rank] += 1
-        self.by_whole[sig.whole_key].add(key)
+        _add(self.by_whole, sig.whole_key, key)
         if sig.prompt_key:
-            self.by_prompt[sig.prompt_key].add(key)
+            _add(self.by_prompt, sig.prompt_key, key)
         if sig.whole_sig:
             self._pending[key] = sig  # added to the LSH indexes in bulk, when findings are asked for
 
@@ -354,12 +356,12 @@ class DuplicateIndex:
             _, neg_sim, _, first = best[later]
             yield later, first, -neg_sim
 
-    def _repeats(self, by_key: dict[int, set]):
+    def _repeats(self, by_key: dict[int, tuple | set[tuple]]):
         """Each line that shares an exact key with earlier lines (in the index's order): the
         line's key, its entry, those earlier lines, and the one it leaks from (None if none)."""
         for keys in by_key.values():
-            if len(keys) < 2:
-                continue
+            if not isinstance(keys, set):
+                continue  # one line alone
             ordered = sorted(keys, key=self._pos)
             for i, key in enumerate(ordered[1:], 1):
                 e = self.entries[key]
@@ -378,9 +380,21 @@ class DuplicateIndex:
         return None
 
 
+def _add(d: dict, k: int, key: tuple) -> None:
+    have = d.get(k)
+    if have is None:
+        d[k] = key
+    elif isinstance(have, set):
+        have.add(key)
+    elif have != key:
+        d[k] = {have, key}
+
+
 def _discard(d: dict, k: int, key: tuple) -> None:
-    s = d.get(k)
-    if s is not None:
-        s.discard(key)
-        if not s:
-            del d[k]
+    have = d.get(k)
+    if isinstance(have, set):
+        have.discard(key)
+        if len(have) == 1:
+            d[k] = next(iter(have))
+    elif have == key:
+        del d[k]
