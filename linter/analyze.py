@@ -75,6 +75,12 @@ class Analyzer:
             near = any(settings.enabled(c) for c in NEAR_CODES)
             self.signer = Signer(casefold=settings.duplicate_casefold, near=near)
 
+    def prepare(self) -> None:
+        """Build now what is otherwise built on first use (the near-duplicate character table):
+        before forking workers, so that they share it."""
+        if self.signer is not None:
+            self.signer.prepare()
+
     def analyze(self, text: str) -> LineResult:
         return self.analyze_many([text])[0]
 

@@ -99,6 +99,10 @@ class Signer:
         self.casefold = casefold
         self.hasher = similarity.MinHasher(num_perm=NUM_PERM) if near else None
 
+    def prepare(self) -> None:
+        if self.hasher is not None:
+            self.sim.prepare()
+
     def sign(self, examples: list[tuple[list[str], int]]) -> list[Signature]:
         """Signatures for (turns, last assistant index) pairs. Each turn is normalised once and
         the whole, prompt and answer texts are joined from the normalised turns."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -58,23 +59,35 @@ def line_hash(text: str) -> int:
 class _Workers:
     """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings."""
 
-    def __init__(self, jobs: int, start_method: str):
+    def __init__(self, jobs: int, start_method: str, analyzer_for: Callable[[Settings], Analyzer]):
         self.jobs = jobs
         self.start_method = start_method
+        self.analyzer_for = analyzer_for
         self.pool = None
         self.settings: Settings | None = None
 
     def map(self, settings: Settings, texts: list[str]) -> list[LineResult]:
         if self.pool is None or self.settings != settings:
             self.close()
-            if self.start_method == "fork" and settings.tokenizer and not settings.tokenizer.startswith("hf:"):
-                # load the encoding before forking: the workers share its memory instead of
-                # each building a copy (~100 MB each)
-                from .tokens import tiktoken_encoding
-
-                tiktoken_encoding(settings.tokenizer)
             ctx = multiprocessing.get_context(self.start_method)
-            self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(settings,))
+            initializer, initargs = _init_worker, (settings,)
+            # Forked workers share the parent's pages until they write to them: the parent builds
+            # the analyzer (tokenizer, schemas, character table) and the workers inherit it
+            # instead of each building a copy, and a frozen heap keeps their garbage collector
+            # from writing to every inherited object. Not with a Hugging Face tokenizer, whose
+            # thread pool must not be forked once used.
+            shared = self.start_method == "fork" and not (settings.tokenizer or "").startswith("hf:")
+            if shared:
+                global _worker_analyzer
+                _worker_analyzer = self.analyzer_for(settings)
+                _worker_analyzer.prepare()
+                initializer, initargs = None, ()
+                gc.freeze()
+            try:
+                self.pool = ctx.Pool(self.jobs, initializer=initializer, initargs=initargs)
+            finally:
+                if shared:
+                    gc.unfreeze()
             self.settings = settings
         size = max(64, len(texts) // (self.jobs * 4))
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
@@ -135,7 +148,7 @@ class Linter:
         self.progress = progress
         self._analyzers: dict[Settings, Analyzer] = {}
         self._caches: dict[str, LineCache | None] = {}
-        self._workers = _Workers(self.jobs, start_method) if self.jobs > 1 else None
+        self._workers = _Workers(self.jobs, start_method, self.analyzer) if self.jobs > 1 else None
         all_rules()
 
     def release_workers(self) -> None:
@@ -181,6 +194,7 @@ class Linter:
         settings = {p: settings_for(p) for p in paths}
         idx = default_indexes(settings, {p: (split_of or split_from_name)(p) for p in paths}, paths)
         reports = [self._lint_file(p, settings[p], idx) for p in paths]
+        self.release_workers()  # idle from here on: their memory should not add to the indexes' peak
         _add_index_findings(reports, idx)
         return reports
 

@@ -194,6 +194,12 @@ def _char_table() -> np.ndarray:
     return _TABLE
 
 
+def prepare() -> None:
+    """Build the character table now rather than on first use (before forking workers, which
+    then share it)."""
+    _char_table()
+
+
 TABLE_VERSION = 1  # bump when _entry changes
 
 

@@ -51,3 +51,20 @@ def test_released_workers_leave_no_forkserver_or_resource_tracker_behind(tmp_pat
 def test_allocator_hooks_run():
     assert memory.tune_allocator()
     memory.tidy_up()
+
+
+def test_forked_workers_inherit_the_parents_analyzer(tmp_path, monkeypatch):
+    """With fork, the parent builds the analyzer (tokenizer, character table) once and the
+    workers share it instead of each building a copy; their results are the in-process ones."""
+    from tunelint.linter import engine, similarity
+
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(engine, "_worker_analyzer", None)
+    settings = Settings(profile="hf")
+    texts = [json.dumps({"messages": [{"role": "user", "content": f"question {i} " * 20},
+                                      {"role": "assistant", "content": f"answer {i} " * 20}]}) for i in range(2000)]
+    with Linter(jobs=2, use_cache=False) as linter:
+        parallel = linter.results(settings, texts)
+        assert engine._worker_analyzer is linter.analyzer(settings)
+        assert similarity._TABLE is not None  # built before the fork
+        assert parallel == linter.analyzer(settings).analyze_many(texts)
