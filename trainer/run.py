@@ -299,13 +299,16 @@ def _train(data, run_dir: Path, settings: TrainSettings, validation, force, resu
         "train_tokens": int(trained_tokens * epochs_done), "train_runtime_s": round(train_s, 3),
         "train_tokens_per_second": round(trained_tokens * epochs_done / train_s, 2) if train_s > 0 else None,
     })
-    if not is_main_process():
-        return EXIT_CANCELLED if cancelled else 0
+    main = is_main_process()
     if eval_ds is not None and not cancelled:
-        after = trainer.evaluate()
+        after = trainer.evaluate()  # every rank: the evaluation is shared between them
         metrics["eval_loss_after"] = after["eval_loss"]
         metrics["perplexity_after"] = _ppl(after["eval_loss"])
         events.emit("eval", phase="after", eval_loss=after["eval_loss"], perplexity=metrics["perplexity_after"])
+    if not main:
+        _leave_process_group()  # waits for rank 0's per-example evaluation and saving
+        return EXIT_CANCELLED if cancelled else 0
+    if eval_ds is not None and not cancelled:
         after_losses = ev.example_losses(trainer.model, val_enc, dev)
         by_line = {e.line: e for e in val_ex}
         records = []
@@ -337,7 +340,19 @@ def _train(data, run_dir: Path, settings: TrainSettings, validation, force, resu
     png = plot_losses(trainer.state.log_history, run_dir / "loss.png", dry_run)
     if png:
         events.emit("artifact", kind="plot", path=str(png))
+    _leave_process_group()
     return EXIT_CANCELLED if cancelled else 0
+
+
+def _leave_process_group() -> None:
+    """Under torchrun: every rank waits for the others to finish, then leaves the process group.
+    A rank that exited while the group's threads still ran could abort ("terminate called
+    without an active exception") and fail the whole launch."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _ppl(loss: float) -> float | None:

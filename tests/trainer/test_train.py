@@ -125,7 +125,7 @@ def test_sigint_stops_at_the_next_step_saves_and_exits_130(dataset, tmp_path):
 
 
 def test_two_processes_on_cpu_with_gloo(dataset, tmp_path):
-    train, _ = dataset
+    train, val = dataset
     run = tmp_path / "run"
     import socket
 
@@ -135,11 +135,16 @@ def test_two_processes_on_cpu_with_gloo(dataset, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
                         "127.0.0.1", "--master_port", port,
-                        "-m", "tunelint", "train", str(train), "-o", str(run), "--max-steps", "4", "--method", "full",
-                        *TINY], capture_output=True, text=True, timeout=600, env=env)
+                        "-m", "tunelint", "train", str(train), "--validation", str(val), "-o", str(run),
+                        "--max-steps", "4", "--method", "full", *TINY],
+                       capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     ev = events(run)
     starts = [e for e in ev if e["event"] == "start"]
     assert len(starts) == 1 and starts[0]["world_size"] == 2  # rank 0 writes events, once
     assert ev[-1]["status"] == "completed"
     assert (run / "model" / "config.json").is_file()
+    # the evaluation after training is shared by both ranks; the per-example one is rank 0's
+    assert [e["phase"] for e in ev if e["event"] == "eval"] == ["before", "after"]
+    records = [json.loads(line) for line in (run / "eval_results.jsonl").read_text().splitlines()]
+    assert sorted(r["line"] for r in records) == [1, 2, 4, 5, 6, 7]
