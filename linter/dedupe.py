@@ -191,7 +191,8 @@ class DuplicateIndex:
 
     def put(self, path: str, line: int, sig: Signature) -> None:
         key = (path, line)
-        self.remove(path, line)
+        if key in self.entries:
+            self.remove(path, line)
         split = self.split_of.get(path)
         rank = SPLIT_ORDER.get(split, 3)
         self.entries[key] = Entry(path, line, split or path, rank, sig)
