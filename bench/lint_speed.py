@@ -210,7 +210,12 @@ class Bench:
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tunelint-bench-")))
 
     def env(self, cache_dir: Path) -> dict[str, str]:
-        return {**os.environ, "TUNELINT_CACHE_DIR": str(cache_dir), "TOGETHER_NO_BANNER": "1"}
+        env = {**os.environ, "TUNELINT_CACHE_DIR": str(cache_dir), "TOGETHER_NO_BANNER": "1"}
+        # the untimed warm-up writes every tool's byte-code, as an installed package has it; a
+        # PYTHONDONTWRITEBYTECODE=1 environment would make an editable checkout compile its
+        # sources again on every timed run
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        return env
 
     def check_ok(self, run: Run, ok_codes: tuple[int, ...]) -> bool:
         if run.rc not in ok_codes:
