@@ -104,8 +104,9 @@ class Signer:
             self.sim.prepare()
 
     def sign(self, examples: list[tuple[list[str], int]]) -> list[Signature]:
-        """Signatures for (turns, last assistant index) pairs. Each turn is normalised once and
-        the whole, prompt and answer texts are joined from the normalised turns."""
+        """Signatures for (turns, last assistant index) pairs. Each turn is normalised once, the
+        whole, prompt and answer texts are joined from the normalised turns, and the prompt's
+        MinHash comes from the whole text's shingles (the prompt is its prefix)."""
         normalize, casefold = self.sim.normalize, self.casefold
         joined = []
         for turns, last in examples:
@@ -119,12 +120,13 @@ class Signer:
         media = [_media_key(w) for w, _, _ in joined]
         if self.hasher is None or not examples:
             return [Signature(*k, b"", b"", m) for k, m in zip(keys, media)]
-        texts = [w for w, _, _ in joined] + [p for _, p, _ in joined]
-        sigs = self.sim.to_16_bits(self.hasher.signatures(texts))  # half the bytes in the cache
-        n = len(joined)
-        return [Signature(*keys[i], sigs[i].tobytes() if _long_enough(joined[i][0]) else b"",
-                          sigs[n + i].tobytes() if _long_enough(joined[i][1]) else b"", media[i])
-                for i in range(n)]
+        whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes([w for w, _, _ in joined],
+                                                                        [len(p) for _, p, _ in joined])
+        # half the bytes in the cache
+        whole_sigs, prompt_sigs = self.sim.to_16_bits(whole_sigs), self.sim.to_16_bits(prompt_sigs)
+        return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"",
+                          prompt_sigs[i].tobytes() if _long_enough(p) else b"", media[i])
+                for i, (w, p, _) in enumerate(joined)]
 
 
 MIN_WORDS = 12  # below this a word 3-gram set is too small for a meaningful similarity estimate

@@ -66,7 +66,8 @@ class _Workers:
         self.pool = None
         self.settings: Settings | None = None
 
-    def map(self, settings: Settings, texts: list[str]) -> list[LineResult]:
+    def start(self, settings: Settings, texts: list[str]) -> Callable[[], list[LineResult]]:
+        """Start analysing `texts`; the returned function waits for and returns the results."""
         if self.pool is None or self.settings != settings:
             self.close()
             ctx = multiprocessing.get_context(self.start_method)
@@ -91,10 +92,15 @@ class _Workers:
             self.settings = settings
         size = max(64, len(texts) // (self.jobs * 4))
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-        out: list[LineResult] = []
-        for part in self.pool.map(_work, chunks):
-            out.extend(part)
-        return out
+        running = self.pool.map_async(_work, chunks)
+
+        def wait() -> list[LineResult]:
+            out: list[LineResult] = []
+            for part in running.get():
+                out.extend(part)
+            return out
+
+        return wait
 
     def close(self) -> None:
         if self.pool is not None:
@@ -222,18 +228,17 @@ class Linter:
         return report
 
     def _lint_lines(self, report: FileReport, lines: Iterator[SourceLine], idx: list[DatasetIndex]) -> None:
-        batch: list[SourceLine] = []
+        """Batches are pipelined: while the workers analyse one batch, this process reads the
+        next, and stores and indexes the results of the previous one."""
         crlf = [0, 0]  # count, first line
-        for line in lines:
-            if line.crlf:
-                crlf[0] += 1
-                crlf[1] = crlf[1] or line.number
-            batch.append(line)
-            if len(batch) >= BATCH:
-                self._lint_batch(report, batch, idx)
-                batch = []
-        if batch:
-            self._lint_batch(report, batch, idx)
+        pending: _Pending | None = None
+        for batch in _batches(lines, crlf):
+            submitted = self._submit(report, batch)
+            if pending is not None:
+                self._finish_batch(report, pending, idx)
+            pending = submitted
+        if pending is not None:
+            self._finish_batch(report, pending, idx)
         s = report.settings
         if crlf[0] and s.enabled("TL006"):
             fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
@@ -243,12 +248,15 @@ class Linter:
                 and all(f.code == "TL007" for f in report.findings):
             report.findings.append(_file_finding(report.path, "TL003", "the file has only blank lines", s))
 
-    def _lint_batch(self, report: FileReport, batch: list[SourceLine], idx: list[DatasetIndex]) -> None:
+    def _submit(self, report: FileReport, batch: list[SourceLine]) -> _Pending:
+        texts = [ln.text for ln in batch if ln.text is not None]
+        return _Pending(batch, self._start(report.settings, texts, report.stats))
+
+    def _finish_batch(self, report: FileReport, pending: _Pending, idx: list[DatasetIndex]) -> None:
         s = report.settings
         stats = report.stats
-        results = self.results(s, [ln.text for ln in batch if ln.text is not None], stats)
-        it = iter(results)
-        for ln in batch:
+        it = iter(self._collect(pending.work))
+        for ln in pending.batch:
             stats.lines += 1
             report.line_hashes.append(0)
             r = next(it) if ln.text is not None else None
@@ -272,7 +280,11 @@ class Linter:
 
     def results(self, settings: Settings, texts: list[str], stats: FileStats | None = None) -> list[LineResult]:
         """Line results for `texts`, from the cache or analysed (in parallel when many)."""
-        stats = stats if stats is not None else FileStats()
+        return self._collect(self._start(settings, texts, stats if stats is not None else FileStats()))
+
+    def _start(self, settings: Settings, texts: list[str], stats: FileStats) -> _Work:
+        """Look `texts` up in the cache and start analysing the misses (in the worker pool when
+        there are many: `_collect` waits for them)."""
         cache = self._cache(settings)
         keys = [cache.key(t) for t in texts] if cache else []
         known = cache.get_many(keys) if cache else {}
@@ -288,19 +300,58 @@ class Linter:
         stats.analysed += len(todo)
         stats.cached += len(texts) - len(miss_pos)
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
-            computed = self._workers.map(settings, todo)
+            computed = self._workers.start(settings, todo)
         elif todo:
             computed = self.analyzer(settings).analyze_many(todo)
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
-        if cache:
-            cache.put_many((keys[i], r) for i, r in zip(first_pos, computed))
-            out = [known.get(k) for k in keys]
-            for i in miss_pos:
+        return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed)
+
+    def _collect(self, w: _Work) -> list[LineResult]:
+        computed = w.computed if isinstance(w.computed, list) else w.computed()
+        texts, keys, unique = w.texts, w.keys, w.unique
+        if w.cache:
+            w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, computed))
+            out = [w.known.get(k) for k in keys]
+            for i in w.miss_pos:
                 out[i] = computed[unique[texts[i]]]
         else:
             out = [computed[unique[t]] for t in texts]
         return out
+
+
+@dataclass(slots=True)
+class _Work:
+    """One batch on its way through `Linter._start` / `Linter._collect`."""
+
+    texts: list[str]
+    cache: LineCache | None
+    keys: list
+    known: dict
+    miss_pos: list[int]
+    unique: dict[str, int]
+    first_pos: list[int]
+    computed: list[LineResult] | Callable[[], list[LineResult]]  # a callable: the pool's, to wait for
+
+
+@dataclass(slots=True)
+class _Pending:
+    batch: list[SourceLine]
+    work: _Work
+
+
+def _batches(lines: Iterator[SourceLine], crlf: list[int]) -> Iterator[list[SourceLine]]:
+    batch: list[SourceLine] = []
+    for line in lines:
+        if line.crlf:
+            crlf[0] += 1
+            crlf[1] = crlf[1] or line.number
+        batch.append(line)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def line_findings(path: str, ln: SourceLine, r: LineResult | None, s: Settings) -> list[Finding]:

@@ -356,28 +356,51 @@ class MinHasher:
 
     def signatures(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), num_perm) uint32, one row per text."""
+        return self._batched(list(texts), None)[0]
+
+    def signatures_with_prefixes(self, texts: Sequence[str], cuts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Signatures of the texts and of their prefixes ``text[:cut]``, at the cost of the texts
+        alone: a prefix's shingles are the texts' shingles that end before the cut. Exactly
+        ``(signatures(texts), signatures([t[:c] for t, c in zip(texts, cuts)]))`` when each cut is
+        0, ``len(text)`` or the position of a ``"\\n"`` (no word spans it, and Unicode normalisation
+        never joins characters across it); other cuts raise ValueError."""
         texts = list(texts)
+        cuts = [int(c) for c in cuts]
+        if len(cuts) != len(texts):
+            raise ValueError("one cut per text")
+        for t, c in zip(texts, cuts):
+            if not (c == 0 or c == len(t) or (0 < c < len(t) and t[c] == "\n")):
+                raise ValueError(f"a cut must be at a newline or an end of its text, not at {c} of {len(t)}")
+        return self._batched(texts, cuts)
+
+    def _batched(self, texts: list[str], cuts: list[int] | None) -> tuple[np.ndarray, np.ndarray | None]:
         n = len(texts)
         out = np.empty((n, self.num_perm), dtype=np.uint32)
+        pre = np.empty((n, self.num_perm), dtype=np.uint32) if cuts is not None else None
         if n == 0:
-            return out
+            return out, pre
         cum = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n) + 1)
         lo = 0
         while lo < n:
             base = cum[lo - 1] if lo else 0
             hi = int(np.searchsorted(cum, base + self.CHUNK_CHARS, side="right"))
             hi = min(max(hi, lo + 1), n)
-            out[lo:hi] = self._chunk(texts[lo:hi])
+            whole, prefix = self._chunk(texts[lo:hi], None if cuts is None else cuts[lo:hi])
+            out[lo:hi] = whole
+            if pre is not None:
+                pre[lo:hi] = prefix
             lo = hi
-        return out
+        return out, pre
 
     # -- one batch --------------------------------------------------------------------------------
 
-    def _chunk(self, texts: list[str]) -> np.ndarray:
+    def _chunk(self, texts: list[str], cuts: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         n = len(texts)
         P = self.num_perm
         lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
         seg_start = np.cumsum(lens + 1) - (lens + 1)  # where each text starts in the joined text
+        # where each segment's prefix ends, in joined coordinates
+        seg_cut = None if cuts is None else seg_start + np.asarray(cuts, dtype=np.int64)
         seg_text = None  # segment -> text, when some texts take the slow path
         v = _lookup(_codepoints("\x00".join(texts)))
         if len(v) and v.max() >= _FLAG:
@@ -394,6 +417,9 @@ class MinHasher:
             v = np.concatenate([v, np.zeros(1, np.uint32), extra])
             seg_start = np.concatenate([seg_start, extra_start])
             seg_text = np.concatenate([np.arange(n), slow])
+            if seg_cut is not None:  # the prefix of a prepared text is the prepared prefix
+                pcuts = [len(unicodedata.normalize("NFC", texts[t][: cuts[t]]).casefold()) for t in slow]
+                seg_cut = np.concatenate([seg_cut, extra_start + np.asarray(pcuts, dtype=np.int64)])
 
         # words: [starts, ends) of the runs of word characters
         L = len(v)
@@ -414,9 +440,10 @@ class MinHasher:
             starts, ends = e[0::2], e[1::2]
         del isw
         out = np.full(n * P, EMPTY, dtype=np.uint32)
+        pout = None if cuts is None else np.full(n * P, EMPTY, dtype=np.uint32)
         W = len(starts)
         if W == 0:
-            return out.reshape(n, P)
+            return out.reshape(n, P), None if pout is None else pout.reshape(n, P)
 
         # polynomial hash of every word: sum v[j] * BASE**(j - start), from prefix sums
         pw, pinv = _powers(L + 1)
@@ -438,34 +465,53 @@ class MinHasher:
         first = np.searchsorted(starts, seg_start)
         counts = np.diff(np.append(first, W))
         seg_of_word = np.repeat(np.arange(len(seg_start)), counts)
+        # words of each segment's prefix: those that start before its cut (none spans it)
+        pend = None if seg_cut is None else np.searchsorted(starts, seg_cut)  # first word after
         del starts
         k = self.ngram
-        parts_g, parts_t = [], []
+        # per group of shingles: hashes, segments, in the whole text (mask), in the prefix (mask)
+        parts_g, parts_t, parts_w, parts_p = [], [], [], []
         if W >= k:
             m = W - k + 1
             g = h[:m] * self._k[0]
             for i in range(1, k):
                 g += h[i : i + m] * self._k[i]
             same = seg_of_word[:m] == seg_of_word[k - 1 :]
+            seg = seg_of_word[:m][same]
             parts_g.append(g[same])
-            parts_t.append(seg_of_word[:m][same])
+            parts_t.append(seg)
+            parts_w.append(None)
+            if pend is not None:  # the n-gram's last word is in the prefix
+                parts_p.append(np.flatnonzero(same) + (k - 1) < pend[seg])
             del g, same
         if k > 1:
-            short = np.flatnonzero((counts > 0) & (counts < k))
-            if len(short):
+            # a text with fewer words than ngram has one shingle, of the words it has; so has a
+            # prefix with fewer words than ngram (the text's own short shingle when it has them all)
+            groups = [(counts, True)]
+            if pend is not None:
+                groups.append((pend - first, False))
+            for cnt_all, of_whole in groups:
+                short = np.flatnonzero((cnt_all > 0) & (cnt_all < k))
+                if not of_whole:
+                    short = short[cnt_all[short] != counts[short]]
+                if not len(short):
+                    continue
                 f = first[short]
-                cnt = counts[short]
+                cnt = cnt_all[short]
                 g = h[f] * self._k[0]
                 for i in range(1, k - 1):
                     take = cnt > i
                     g += np.where(take, h[np.where(take, f + i, 0)] * self._k[i], _U64(0))
                 parts_g.append(g)
                 parts_t.append(short)
+                parts_w.append(None if of_whole else np.zeros(len(short), bool))
+                if pend is not None:
+                    parts_p.append(pend[short] - f == cnt if of_whole else np.ones(len(short), bool))
         del h
+        if not parts_g or not sum(map(len, parts_g)):
+            return out.reshape(n, P), None if pout is None else pout.reshape(n, P)
         g = np.concatenate(parts_g) if len(parts_g) > 1 else parts_g[0]
         seg = np.concatenate(parts_t) if len(parts_t) > 1 else parts_t[0]
-        if len(g) == 0:
-            return out.reshape(n, P)
         g ^= self._salt
         _mix(g)
         tid = seg if seg_text is None else seg_text[seg]
@@ -476,10 +522,22 @@ class MinHasher:
         b >>= _U64(32)
         key = tid.astype(np.intp) * P + b.astype(np.intp)
         del b, tid
-        np.minimum.at(out, key, g.astype(np.uint32))
+        val = g.astype(np.uint32)
+        if all(w is None for w in parts_w):
+            np.minimum.at(out, key, val)
+        else:
+            w = np.concatenate([np.ones(len(x), bool) if m is None else m for x, m in zip(parts_g, parts_w)])
+            np.minimum.at(out, key[w], val[w])
+        if pout is not None:
+            in_prefix = np.concatenate(parts_p) if len(parts_p) > 1 else parts_p[0]
+            np.minimum.at(pout, key[in_prefix], val[in_prefix])
         sig = out.reshape(n, P)
         self._densify(sig)
-        return sig
+        if pout is None:
+            return sig, None
+        psig = pout.reshape(n, P)
+        self._densify(psig)
+        return sig, psig
 
     def _densify(self, sig: np.ndarray) -> None:
         """Fill each empty bin from the nearest non-empty bin to its right or to its left

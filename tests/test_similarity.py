@@ -319,6 +319,33 @@ def test_signatures_match_the_plain_python_reference(hasher):
             assert np.array_equal(row, _reference_signature(h, t)), (ng, repr(t))
 
 
+def test_prefix_signatures_equal_the_prefixes_own(hasher):
+    """signatures_with_prefixes gives exactly the signatures of the texts and of their prefixes,
+    for every n-gram size (short texts and short prefixes included), on both character paths."""
+    rng = random.Random(11)
+    words = ["alpha", "Beta", "straße", "ǅemal", "ﬁne", "e\u0301t\u00e9", "中文字", "日本", "カタカナ", "🙂",
+             "x", "42", "naïve", "İstanbul", "ΣΊΣΥΦΟΣ", "a\u0300", "각", "", "", " ", "  ", ",", "\t"]
+    texts, cuts = [], []
+    for _ in range(1500):
+        turns = [" ".join(rng.choice(words) for _ in range(rng.choice([0, 1, 2, 3, 5, 20, 60])))
+                 for _ in range(rng.randint(1, 5))]
+        j = rng.randint(0, len(turns))
+        texts.append("\n".join(turns))
+        cuts.append(len("\n".join(turns[:j])) if j < len(turns) else len(texts[-1]))
+    for h in (hasher, MinHasher(num_perm=64, ngram=1, seed=4), MinHasher(num_perm=100, ngram=5, seed=9)):
+        whole, prefix = h.signatures_with_prefixes(texts, cuts)
+        assert np.array_equal(whole, h.signatures(texts))
+        assert np.array_equal(prefix, h.signatures([t[:c] for t, c in zip(texts, cuts, strict=True)]))
+    small = MinHasher()
+    small.CHUNK_CHARS = 100
+    assert all(np.array_equal(a, b) for a, b in zip(small.signatures_with_prefixes(texts, cuts),
+                                                     hasher.signatures_with_prefixes(texts, cuts), strict=True))
+    with pytest.raises(ValueError, match="newline"):
+        hasher.signatures_with_prefixes(["alpha beta"], [3])  # inside a word
+    with pytest.raises(ValueError, match="one cut per text"):
+        hasher.signatures_with_prefixes(["alpha beta"], [])
+
+
 def test_signature_alone_equals_signature_in_any_batch(hasher, dataset):
     texts = TRICKY + dataset[0][:200]
     batch = hasher.signatures(texts)
