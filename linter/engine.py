@@ -20,8 +20,13 @@ from .rule import REGISTRY, all_rules
 from .settings import Settings
 from .source import SourceLine, check_file, read_lines, text_lines
 
-BATCH = 4096
-PARALLEL_MIN_MISSES = 1500  # below this, a second process costs more than it saves
+# Lines per batch. Batches are pipelined (two are in flight), so their size sets much of the
+# run's memory: on 50k examples of 2.5 KB, 4096 gave a peak of 380 MB (all processes, PSS),
+# 1024 290 MB, at the same speed within noise (bench/README.md).
+BATCH = 1024
+PARALLEL_MIN_MISSES = 800  # misses in a batch below which this process analyses them alone
+CHUNKS_PER_WORKER = 2  # tasks per worker and batch: fewer cost less, more balance better
+CHUNK_MAX = 256  # lines per task at most (one call may hand over a whole document)
 
 
 @dataclass
@@ -90,7 +95,7 @@ class _Workers:
                 if shared:
                     gc.unfreeze()
             self.settings = settings
-        size = max(64, len(texts) // (self.jobs * 4))
+        size = min(max(64, -(-len(texts) // (self.jobs * CHUNKS_PER_WORKER))), CHUNK_MAX)
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         running = self.pool.map_async(_work, chunks)
 
