@@ -24,7 +24,9 @@ class LineCache:
         directory.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(directory / "lines.sqlite3", timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        # A cache need not survive a power cut: no fsync (commits and WAL checkpoints were half
+        # the cost of a cold run's writes). A file damaged anyway is replaced (`open_cache`).
+        self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("CREATE TABLE IF NOT EXISTS lines (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
         self._salt = f"{SCHEMA_VERSION}|{__version__}|{fingerprint}|".encode()
 
@@ -39,7 +41,11 @@ class LineCache:
         for i in range(0, len(unique), 900):
             chunk = unique[i : i + 900]
             q = f"SELECT k, v FROM lines WHERE k IN ({','.join('?' * len(chunk))})"
-            for k, v in self.db.execute(q, chunk):
+            try:
+                rows = self.db.execute(q, chunk).fetchall()
+            except sqlite3.Error:  # a damaged file: misses, never an error
+                return found
+            for k, v in rows:
                 try:
                     found[k] = pickle.loads(v)
                 except Exception:  # a damaged or foreign entry is a miss, never an error
@@ -68,7 +74,17 @@ def open_cache(fingerprint: str) -> LineCache | None:
     """The cache, or None when it cannot be opened (read-only home, full disk): linting goes on."""
     from .cachedir import cache_dir
 
+    directory = cache_dir()
     try:
-        return LineCache(cache_dir(), fingerprint)
+        return LineCache(directory, fingerprint)
+    except sqlite3.OperationalError:  # locked by another process, read-only, ...: no cache now
+        return None
+    except sqlite3.DatabaseError:  # not a database (any more): start a new one
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                (directory / f"lines.sqlite3{suffix}").unlink(missing_ok=True)
+            return LineCache(directory, fingerprint)
+        except (OSError, sqlite3.Error):
+            return None
     except (OSError, sqlite3.Error):
         return None

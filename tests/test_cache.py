@@ -53,6 +53,8 @@ def test_no_cache_and_a_corrupt_cache_still_lint(tmp_path, monkeypatch):
     (cache_dir / "lines.sqlite3").write_bytes(b"this is not sqlite")
     monkeypatch.setenv("TUNELINT_CACHE_DIR", str(cache_dir))
     assert lint(p).findings == []
+    again = lint(p)  # the damaged file was replaced by a working cache
+    assert again.findings == [] and (again.stats.analysed, again.stats.cached) == (0, 10)
 
 
 def test_settings_change_invalidates(tmp_path):
