@@ -53,7 +53,11 @@ class LineCache:
         return found
 
     def put_many(self, items: Iterable[tuple[bytes, LineResult]]) -> None:
-        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items]
+        self.put_pickled((k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items)
+
+    def put_pickled(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """Store results already pickled (with the highest protocol)."""
+        rows = list(items)
         if not rows:
             return
         try:

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import pickle
 import re
 from array import array
 from collections import Counter
@@ -71,8 +72,9 @@ class _Workers:
         self.pool = None
         self.settings: Settings | None = None
 
-    def start(self, settings: Settings, texts: list[str]) -> Callable[[], list[LineResult]]:
-        """Start analysing `texts`; the returned function waits for and returns the results."""
+    def start(self, settings: Settings, texts: list[str]) -> Callable[[], list[bytes]]:
+        """Start analysing `texts`; the returned function waits for and returns the results,
+        pickled (`_work`)."""
         if self.pool is None or self.settings != settings:
             self.close()
             ctx = multiprocessing.get_context(self.start_method)
@@ -99,8 +101,8 @@ class _Workers:
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         running = self.pool.map_async(_work, chunks)
 
-        def wait() -> list[LineResult]:
-            out: list[LineResult] = []
+        def wait() -> list[bytes]:
+            out: list[bytes] = []
             for part in running.get():
                 out.extend(part)
             return out
@@ -139,8 +141,10 @@ def _init_worker(settings: Settings) -> None:
     _worker_analyzer = Analyzer(settings)
 
 
-def _work(texts: list[str]) -> list[LineResult]:
-    return _worker_analyzer.analyze_many(texts)
+def _work(texts: list[str]) -> list[bytes]:
+    """Results pickled one by one: the parent stores these bytes in the cache as they are
+    (pickling a result runs Python code; loading it does not), and loads them for itself."""
+    return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(texts)]
 
 
 class Linter:
@@ -313,10 +317,17 @@ class Linter:
         return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed)
 
     def _collect(self, w: _Work) -> list[LineResult]:
-        computed = w.computed if isinstance(w.computed, list) else w.computed()
         texts, keys, unique = w.texts, w.keys, w.unique
+        if isinstance(w.computed, list):
+            computed = w.computed
+            if w.cache:
+                w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, computed))
+        else:
+            blobs = w.computed()
+            computed = [pickle.loads(b) for b in blobs]
+            if w.cache:
+                w.cache.put_pickled((keys[i], b) for i, b in zip(w.first_pos, blobs))
         if w.cache:
-            w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, computed))
             out = [w.known.get(k) for k in keys]
             for i in w.miss_pos:
                 out[i] = computed[unique[texts[i]]]
@@ -336,7 +347,7 @@ class _Work:
     miss_pos: list[int]
     unique: dict[str, int]
     first_pos: list[int]
-    computed: list[LineResult] | Callable[[], list[LineResult]]  # a callable: the pool's, to wait for
+    computed: list[LineResult] | Callable[[], list[bytes]]  # a callable: the pool's, to wait for
 
 
 @dataclass(slots=True)
