@@ -258,8 +258,9 @@ class Linter:
             report.findings.append(_file_finding(report.path, "TL003", "the file has only blank lines", s))
 
     def _submit(self, report: FileReport, batch: list[SourceLine]) -> _Pending:
-        texts = [ln.text for ln in batch if ln.text is not None]
-        return _Pending(batch, self._start(report.settings, texts, report.stats))
+        lines = [ln for ln in batch if ln.text is not None]
+        return _Pending(batch, self._start(report.settings, [ln.text for ln in lines], report.stats,
+                                           [ln.data for ln in lines]))
 
     def _finish_batch(self, report: FileReport, pending: _Pending, idx: list[DatasetIndex]) -> None:
         s = report.settings
@@ -291,11 +292,17 @@ class Linter:
         """Line results for `texts`, from the cache or analysed (in parallel when many)."""
         return self._collect(self._start(settings, texts, stats if stats is not None else FileStats()))
 
-    def _start(self, settings: Settings, texts: list[str], stats: FileStats) -> _Work:
+    def _start(self, settings: Settings, texts: list[str], stats: FileStats,
+               data: list[bytes | None] | None = None) -> _Work:
         """Look `texts` up in the cache and start analysing the misses (in the worker pool when
-        there are many: `_collect` waits for them)."""
+        there are many: `_collect` waits for them). `data`: their UTF-8 bytes where known."""
         cache = self._cache(settings)
-        keys = [cache.key(t) for t in texts] if cache else []
+        if not cache:
+            keys = []
+        elif data is None:
+            keys = [cache.key(t) for t in texts]
+        else:
+            keys = [cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data)]
         known = cache.get_many(keys) if cache else {}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
         # identical lines inside the batch are analysed once

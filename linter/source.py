@@ -23,6 +23,7 @@ class SourceLine:
     crlf: bool = False
     bom: bool = False
     problem: tuple[str, int, int, str] | None = None  # (code, start, end, message)
+    data: bytes | None = None  # the text's UTF-8 bytes, when read from a file (cache keys use them)
 
 
 @dataclass(slots=True)
@@ -112,6 +113,7 @@ def split_lines(chunks) -> Iterator[SourceLine]:
         bom = number == 1 and raw.startswith(BOM)
         if bom:
             raw = raw[len(BOM):]
+        size = len(raw)
         try:
             text = raw.decode("utf-8")
             problem = None
@@ -122,7 +124,7 @@ def split_lines(chunks) -> Iterator[SourceLine]:
             problem = ("TL004", col, col + 1,
                        f"invalid UTF-8 (byte 0x{bad} at column {col + 1}): the file may be Latin-1 or Windows-1252, "
                        "or cut inside a character")
-        yield SourceLine(number, text, offset, len(raw), crlf, bom, problem)
+        yield SourceLine(number, text, offset, size, crlf, bom, problem, raw if text is not None else None)
         offset += size_with_eol
 
 

@@ -77,3 +77,19 @@ def test_parallel_workers_give_the_same_findings_as_one_process(tmp_path):
         a = two.lint_paths([str(p)], lambda _: S)[0].findings
         b = one.lint_paths([str(p)], lambda _: S)[0].findings
     assert a == b and len(a) == len(range(0, 4000, 97))
+
+
+def test_a_file_and_an_editor_buffer_share_cache_entries(tmp_path, monkeypatch):
+    """Lines read from a file are keyed by their bytes, editor lines by their text: the same
+    line must get the same key either way (BOM, CRLF and non-ASCII text included)."""
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    data = lines(40, salt=" — naïve 🙂 中文")
+    content = "\ufeff" + "\r\n".join(data) + "\r\n"
+    p = tmp_path / "train.jsonl"
+    p.write_bytes(content.encode("utf-8"))
+    with Linter(jobs=1) as linter:
+        cold = linter.lint_paths([str(p)], lambda _: S)[0]
+        buffer = linter.lint_text(content, str(p), S)
+    assert (cold.stats.analysed, cold.stats.cached) == (40, 0)
+    assert (buffer.stats.analysed, buffer.stats.cached) == (0, 40)
+    assert [(f.line, f.code) for f in buffer.findings] == [(f.line, f.code) for f in cold.findings]
