@@ -6,7 +6,7 @@ line, so it can be cached by the line's text and reused wherever the same line a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import orjson
 
@@ -93,7 +93,7 @@ class Analyzer:
         sigs = self.signer.sign([pairs[i][1] for i in todo])
         out = [r for r, _ in pairs]
         for i, sig in zip(todo, sigs):
-            out[i] = replace(out[i], dedupe=sig)
+            out[i] = LineResult(*out[i], dedupe=sig)  # the fields so far, as a tuple (_analyze)
         return out
 
     def _analyze(self, text: str) -> tuple[LineResult, tuple | None]:
@@ -124,7 +124,8 @@ class Analyzer:
             from .dedupe import comparable_turns
 
             compare = comparable_turns(obj, fmt)
-        return LineResult(fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True), compare
+        fields = (fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True)
+        return (fields, compare) if compare is not None else (LineResult(*fields), None)
 
     def _count(self, ex: Example):
         obj, fmt = ex.obj, ex.format
