@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .analyze import LineResult
 
-SCHEMA_VERSION = "5"  # bump when what a line analyses to changes within a release
+SCHEMA_VERSION = "6"  # bump when what a line analyses to changes within a release
 
 
 class LineCache:

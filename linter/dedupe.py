@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
+import xxhash
 
 from .convert import ConvertError, to_chat
 from .example import content_text
@@ -139,10 +140,11 @@ def _long_enough(text: str) -> bool:
 
 
 def _key(normalized: str) -> int:
+    """A stable 64-bit key of a normalised text (XXH3: the same in every process and release of
+    the same cache schema); 0 only for the empty text."""
     if not normalized:
         return 0
-    digest = hashlib.blake2b(normalized.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") or 1
+    return xxhash.xxh3_64_intdigest(normalized.encode("utf-8", "surrogatepass")) or 1
 
 
 @dataclass(slots=True)
