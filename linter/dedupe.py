@@ -160,9 +160,12 @@ class DuplicateIndex:
     """Cross-line duplicate and leakage state for a set of files, updated line by line."""
 
     def __init__(self, split_of: dict[str, str | None], threshold: float = 0.8, order: Iterable[str] = (),
-                 line_of=None):
+                 line_of=None, prompt_sigs: bool = True):
         """`line_of(path, line_id)` gives a line's current number: the language server keys lines by
-        ids that survive insertions above them; the CLI's ids are the line numbers."""
+        ids that survive insertions above them; the CLI's ids are the line numbers.
+        `prompt_sigs=False`: near prompt matches will never be asked for (the files are known and
+        span fewer than two ranked splits), so prompt signatures are not kept (290 bytes a line)."""
+        self.prompt_sigs = prompt_sigs
         from .similarity import LSHIndex
 
         self.line_of = line_of or (lambda _path, line: line)
@@ -199,6 +202,8 @@ class DuplicateIndex:
             self.remove(path, line)
         split = self.split_of.get(path)
         rank = SPLIT_ORDER.get(split, 3)
+        if sig.prompt_sig and not self.prompt_sigs:
+            sig = Signature(sig.whole_key, sig.prompt_key, sig.answer_key, sig.whole_sig, b"", sig.media_key)
         self.entries[key] = Entry(path, line, split or path, rank, sig)
         self._ranked[rank] += 1
         _add(self.by_whole, sig.whole_key, key)

@@ -407,7 +407,8 @@ def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None]
         from .dedupe import DuplicateIndex
 
         threshold = min(s.duplicate_threshold for s in settings.values())
-        idx.append(DuplicateIndex(splits, threshold, order))
+        ranked = {splits.get(p) for p in order} & {"train", "validation", "test"}
+        idx.append(DuplicateIndex(splits, threshold, order, prompt_sigs=len(ranked) >= 2))
     return idx
 
 

@@ -79,6 +79,23 @@ def test_parallel_workers_give_the_same_findings_as_one_process(tmp_path):
     assert a == b and len(a) == len(range(0, 4000, 97))
 
 
+def test_results_the_workers_stored_read_back_the_same(tmp_path, monkeypatch):
+    """Workers hand back pickled results that go into the cache as they are."""
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    p = tmp_path / "train.jsonl"
+    data = lines(3000, salt=" y")
+    for i in range(0, 3000, 89):
+        data[i] = data[i].replace('"assistant"', '"bot"')
+    p.write_text("\n".join(data) + "\n")
+    with Linter(jobs=2) as two:
+        cold = two.lint_paths([str(p)], lambda _: S)[0]
+    with Linter(jobs=1) as one:
+        warm = one.lint_paths([str(p)], lambda _: S)[0]
+    assert (cold.stats.analysed, warm.stats.cached) == (3000, 3000)
+    assert warm.findings == cold.findings and len(cold.findings) == len(range(0, 3000, 89))
+    assert list(warm.stats.tokens) == list(cold.stats.tokens)
+
+
 def test_a_file_and_an_editor_buffer_share_cache_entries(tmp_path, monkeypatch):
     """Lines read from a file are keyed by their bytes, editor lines by their text: the same
     line must get the same key either way (BOM, CRLF and non-ASCII text included)."""

@@ -212,3 +212,28 @@ def test_prompt_index_is_built_when_a_second_split_arrives():
     index.put("val.jsonl", 1, _sig_for(linter, chat(" ".join(near_q), sentence(rnd, 60))))
     found = [(f.path, f.line, f.code) for f in index.findings()]
     assert ("val.jsonl", 1, "TL905") in found and len(index.near_prompt) == 3
+
+
+def test_prompt_signatures_are_kept_only_when_two_ranked_splits_are_linted(tmp_path):
+    """A run whose files span fewer than two of train/validation/test never asks for near
+    prompts, so its index keeps no prompt signatures; with two splits, near prompt leaks are
+    still found."""
+    from tunelint.linter.engine import default_indexes
+
+    rnd = random.Random(12)
+    q, a = sentence(rnd, 40), sentence(rnd, 60)
+    near_q = q.split()
+    near_q[5] = "different"
+    one = default_indexes({"train.jsonl": S}, {"train.jsonl": "train"}, ["train.jsonl"])[-1]
+    two = default_indexes({"train.jsonl": S, "val.jsonl": S}, {"train.jsonl": "train", "val.jsonl": "validation"},
+                          ["train.jsonl", "val.jsonl"])[-1]
+    linter = Linter(use_cache=False, jobs=1)
+    sig = _sig_for(linter, chat(q, a))
+    assert sig.prompt_sig
+    one.put("train.jsonl", 1, sig)
+    two.put("train.jsonl", 1, sig)
+    assert one.entries["train.jsonl", 1].sig.prompt_sig == b"" and two.entries["train.jsonl", 1].sig == sig
+    two.put("val.jsonl", 1, _sig_for(linter, chat(" ".join(near_q), sentence(rnd, 60))))
+    assert ("val.jsonl", 1, "TL905") in [(f.path, f.line, f.code) for f in two.findings()]
+    found = lint(tmp_path, {"train.jsonl": [chat(q, a), chat(" ".join(near_q), sentence(rnd, 60))]})
+    assert "TL905" not in [f.code for f in found["train.jsonl"]]
