@@ -67,6 +67,13 @@ class Analyzer:
         self._rules_by_format = {
             fmt: [r for r in rules if not r.formats or fmt in r.formats] for fmt in FORMAT_INDEX if fmt
         }
+        # the same lists without the rules an example lacks the features for: (tools, parts) → rules
+        self._gated = {
+            fmt: {(t, p): [r for r in rs if r.needs is None or (r.needs == "tools" and t) or (r.needs == "parts" and p)]
+                  for t in (False, True) for p in (False, True)}
+            for fmt, rs in self._rules_by_format.items()
+        }
+        self.gate = True  # False: run every rule (what the tests compare the gated run with)
         self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer}
         self.signer = None
         if any(settings.enabled(c) for c in DUPLICATE_CODES):
@@ -114,7 +121,7 @@ class Analyzer:
             if counted is not None:
                 ex.tokens = counted
                 tokens, trainable = counted.total, counted.trainable
-        for r in self._rules_by_format[fmt]:
+        for r in self._gated[fmt][_features(ex)] if self.gate else self._rules_by_format[fmt]:
             for v in r.check(ex):
                 v.code = r.code
                 violations.append(v)
@@ -167,6 +174,19 @@ class Analyzer:
             related += tuple((c[0], m) for c, m in v.related_columns)
             out.append(LineFinding(v.code, v.severity, start, end, v.message, _fix(v.fix, loc), related))
         return tuple(out)
+
+
+def _features(ex: Example) -> tuple[bool, bool]:
+    """(has tools, has content parts), as `Rule.needs` means them."""
+    o = ex.obj
+    tools = "tools" in o or "functions" in o
+    parts = False
+    for _, m in ex.messages():
+        if not tools and ("tool_calls" in m or m.get("role") == "tool"):
+            tools = True
+        if not parts and isinstance(m.get("content"), list):
+            parts = True
+    return tools, parts
 
 
 def _root_span(text: str) -> tuple[int, int]:

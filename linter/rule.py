@@ -66,6 +66,10 @@ class Rule:
     scope: str = "example"  # "example": one line at a time; "file"/"dataset": cross-line
     formats: frozenset[str] = frozenset()  # empty: every format
     fixable: bool = False
+    # what an example must have for the check to find anything: "tools" (a `tools`/`functions`
+    # key, a `tool_calls` key or a tool message) or "parts" (a message whose content is a list);
+    # None: anything. Lets the analyzer skip checks that cannot fire (tests/test_properties.py).
+    needs: str | None = None
 
     @property
     def summary(self) -> str:
@@ -85,6 +89,7 @@ def rule(
     scope: str = "example",
     formats: Iterable[str] = (),
     fixable: bool = False,
+    needs: str | None = None,
 ) -> Callable[[Check], Check]:
     """Register a check as a rule. The function's docstring is the rule's documentation."""
 
@@ -100,6 +105,7 @@ def rule(
             scope=scope,
             formats=frozenset(formats),
             fixable=fixable,
+            needs=needs,
         )
         return fn
 

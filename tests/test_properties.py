@@ -104,3 +104,47 @@ def test_fast_duplicate_key_check_agrees_with_the_scanner(pairs, colon):
     has_dups = bool(locate(text).duplicates)
     _, violations = parse_line(text)
     assert any(v.code == "TL011" for v in violations) == has_dups
+
+
+_scalar = st.one_of(st.none(), st.integers(-1, 3), st.sampled_from(["", " ", "x", "c1", "f", "{\"x\": 1}"]))
+_part = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
+    "type": st.sampled_from(["text", "image_url", "audio", 3]),
+    "text": st.one_of(st.just("hi"), _scalar),
+    "image_url": st.one_of(_scalar, st.fixed_dictionaries({}, optional={"url": st.sampled_from(
+        ["https://example.com/a.png", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==", "ftp://x", ""])}))}))
+_call = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
+    "id": st.sampled_from(["c1", "c2", 7]), "type": st.sampled_from(["function", "x"]),
+    "function": st.one_of(_scalar, st.fixed_dictionaries({}, optional={
+        "name": st.sampled_from(["f", "g", 1]), "arguments": st.sampled_from(["{\"x\": 1}", "{}", "[", "\"{}\"", 2])}))}))
+_message = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
+    "role": st.sampled_from(["system", "user", "assistant", "tool", "function", "bot", None]),
+    "content": st.one_of(_scalar, st.just("Some text."), st.lists(_part, max_size=3), st.just({"a": 1})),
+    "tool_calls": st.one_of(_scalar, st.lists(_call, max_size=3), st.just({})),
+    "tool_call_id": st.sampled_from(["c1", "c3", 5]),
+    "weight": st.sampled_from([0, 1, 2]), "name": st.sampled_from(["bob", "a b", 3])}))
+_tools = st.one_of(_scalar, st.lists(st.one_of(_scalar, st.fixed_dictionaries({}, optional={
+    "type": st.sampled_from(["function", "x"]),
+    "function": st.fixed_dictionaries({}, optional={"name": st.sampled_from(["f", "bad name", 2]),
+                                                    "parameters": st.sampled_from([{"type": "object", "properties": {"x": {"type": "integer"}}},
+                                                                                   {"type": 5}, "x"])})})), max_size=2))
+_example = st.one_of(
+    st.fixed_dictionaries({"messages": st.one_of(st.lists(_message, max_size=5), _scalar)},
+                          optional={"tools": _tools, "functions": _tools}),
+    st.fixed_dictionaries({"input": st.fixed_dictionaries({"messages": st.lists(_message, max_size=3)}),
+                           "preferred_output": st.lists(_message, max_size=2),
+                           "non_preferred_output": st.lists(_message, max_size=2)}, optional={"tools": _tools}),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_example.map(json.dumps), mutated_line()), min_size=1, max_size=4))
+def test_skipping_rules_an_example_has_no_features_for_changes_nothing(lines):
+    """The analyzer skips tool and content-part rules for examples without tools or parts
+    (`Rule.needs`): it must report exactly what running every rule reports."""
+    from tunelint.linter.analyze import Analyzer
+
+    for profile in ("hf", "openai"):
+        analyzer = Analyzer(Settings(profile=profile, tokenizer=None))
+        gated = analyzer.analyze_many(lines)
+        analyzer.gate = False
+        assert analyzer.analyze_many(lines) == gated

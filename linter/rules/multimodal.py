@@ -21,7 +21,7 @@ def _parts(ex: Example):
                 yield path, m, path + ("content", i), part
 
 
-@rule("TL401", "invalid-content-part", "error", formats={"chat", "preference"})
+@rule("TL401", "invalid-content-part", "error", formats={"chat", "preference"}, needs="parts")
 def invalid_content_part(ex: Example) -> Iterator[Violation]:
     """A content part is not `{"type": "text", "text": "..."}` or
     `{"type": "image_url", "image_url": {"url": "..."}}`.
@@ -45,7 +45,7 @@ def invalid_content_part(ex: Example) -> Iterator[Violation]:
                 yield Violation(f"image `detail` must be auto, low or high, not {iu['detail']!r}", p + ("image_url", "detail"))
 
 
-@rule("TL402", "invalid-image-url", "error", formats={"chat", "preference"})
+@rule("TL402", "invalid-image-url", "error", formats={"chat", "preference"}, needs="parts")
 def invalid_image_url(ex: Example) -> Iterator[Violation]:
     """An image URL is neither an `http(s)://` URL nor a base64 data URL of a JPEG, PNG, WEBP or
     GIF image (`data:image/png;base64,...`).
@@ -69,7 +69,7 @@ def invalid_image_url(ex: Example) -> Iterator[Violation]:
             yield Violation(f"image URL is {what}: use https:// or a base64 data URL", up)
 
 
-@rule("TL403", "image-not-allowed", "error", formats={"chat", "preference"})
+@rule("TL403", "image-not-allowed", "error", formats={"chat", "preference"}, needs="parts")
 def image_not_allowed(ex: Example) -> Iterator[Violation]:
     """An image where the profile does not allow one: in a profile without vision, or in a
     message other than a user message (OpenAI accepts images in user messages only).
@@ -82,7 +82,7 @@ def image_not_allowed(ex: Example) -> Iterator[Violation]:
                 yield Violation(f"images are only accepted in user messages, not {m.get('role')!r}", p)
 
 
-@rule("TL404", "too-many-images", "error", formats={"chat", "preference"})
+@rule("TL404", "too-many-images", "error", formats={"chat", "preference"}, needs="parts")
 def too_many_images(ex: Example) -> Iterator[Violation]:
     """More images in one example than the profile allows (OpenAI: 64)."""
     limit = ex.profile.max_images_per_example

@@ -64,7 +64,7 @@ def tool_calls(ex: Example) -> Iterator[tuple[tuple, dict]]:
                     yield path + ("tool_calls", j), c
 
 
-@rule("TL301", "invalid-tool-definition", "error", formats={"chat", "preference"})
+@rule("TL301", "invalid-tool-definition", "error", formats={"chat", "preference"}, needs="tools")
 def invalid_tool_definition(ex: Example) -> Iterator[Violation]:
     """A `tools` entry is malformed: it must be `{"type": "function", "function": {"name": ...,
     "parameters": <JSON Schema>}}` with a name of letters, digits, `_` or `-` (at most 64), and
@@ -139,7 +139,7 @@ def _dangling_refs(schema: object, node: object) -> Iterator[str]:
             yield from _dangling_refs(schema, value)
 
 
-@rule("TL302", "malformed-tool-call", "error", formats={"chat", "preference"})
+@rule("TL302", "malformed-tool-call", "error", formats={"chat", "preference"}, needs="tools")
 def malformed_tool_call(ex: Example) -> Iterator[Violation]:
     """A `tool_calls` entry lacks `id`, `type: "function"`, `function.name` or a string
     `function.arguments`, or `tool_calls` is not an array, or appears on a non-assistant message.
@@ -177,7 +177,7 @@ def malformed_tool_call(ex: Example) -> Iterator[Violation]:
                 yield Violation("tool call has no `arguments`", p + ("function",))
 
 
-@rule("TL303", "tool-arguments-not-json", "error", formats={"chat", "preference"}, fixable=True)
+@rule("TL303", "tool-arguments-not-json", "error", formats={"chat", "preference"}, fixable=True, needs="tools")
 def tool_arguments_not_json(ex: Example) -> Iterator[Violation]:
     """Tool-call `arguments` must be a string holding a JSON object. Catches arguments that are
     not JSON, arguments given as an object instead of a string, and double-encoded arguments
@@ -220,7 +220,7 @@ def tool_arguments_not_json(ex: Example) -> Iterator[Violation]:
             yield Violation(f"`arguments` must hold a JSON object, not {type(parsed).__name__}", ap)
 
 
-@rule("TL304", "tool-arguments-schema", "error", formats={"chat", "preference"})
+@rule("TL304", "tool-arguments-schema", "error", formats={"chat", "preference"}, needs="tools")
 def tool_arguments_schema(ex: Example) -> Iterator[Violation]:
     """Tool-call arguments do not validate against the function's declared `parameters`
     (missing required properties, wrong types, values outside an enum).
@@ -256,7 +256,7 @@ def tool_arguments_schema(ex: Example) -> Iterator[Violation]:
                             p + ("function", "arguments"))
 
 
-@rule("TL305", "undeclared-function", "error", formats={"chat", "preference"})
+@rule("TL305", "undeclared-function", "error", formats={"chat", "preference"}, needs="tools")
 def undeclared_function(ex: Example) -> Iterator[Violation]:
     """A tool call names a function that the example's `tools` do not declare.
 
@@ -280,7 +280,7 @@ def undeclared_function(ex: Example) -> Iterator[Violation]:
                             p + ("function", "name"))
 
 
-@rule("TL306", "duplicate-tool-call-id", "error", formats={"chat", "preference"})
+@rule("TL306", "duplicate-tool-call-id", "error", formats={"chat", "preference"}, needs="tools")
 def duplicate_tool_call_id(ex: Example) -> Iterator[Violation]:
     """Two tool calls in one example share an `id`.
 
@@ -307,7 +307,7 @@ def duplicate_tool_call_id(ex: Example) -> Iterator[Violation]:
             shared = first
 
 
-@rule("TL307", "orphan-tool-message", "error", formats={"chat", "preference"})
+@rule("TL307", "orphan-tool-message", "error", formats={"chat", "preference"}, needs="tools")
 def orphan_tool_message(ex: Example) -> Iterator[Violation]:
     """A tool message does not answer an earlier tool call: its `tool_call_id` is missing or
     matches no call made before it.
@@ -332,7 +332,7 @@ def orphan_tool_message(ex: Example) -> Iterator[Violation]:
                                 path + (i, "tool_call_id"))
 
 
-@rule("TL308", "unanswered-tool-call", "error", formats={"chat"})
+@rule("TL308", "unanswered-tool-call", "error", formats={"chat"}, needs="tools")
 def unanswered_tool_call(ex: Example) -> Iterator[Violation]:
     """A tool call gets no tool message answering it before the conversation moves on, or a
     call is answered twice.
