@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import pickle
 import sqlite3
-
-import xxhash
 from collections.abc import Iterable
 from pathlib import Path
+
+import xxhash
 
 from .analyze import LineResult
 

@@ -404,10 +404,10 @@ def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None]
                     order: list[str]) -> list[DatasetIndex]:
     idx: list[DatasetIndex] = [FormatIndex(), SizeIndex(settings)]
     if any(s.enabled(c) for s in settings.values() for c in DUPLICATE_CODES):
-        from .dedupe import DuplicateIndex
+        from .dedupe import SPLIT_ORDER, DuplicateIndex
 
         threshold = min(s.duplicate_threshold for s in settings.values())
-        ranked = {splits.get(p) for p in order} & {"train", "validation", "test"}
+        ranked = {splits.get(p) for p in order} & SPLIT_ORDER.keys()
         idx.append(DuplicateIndex(splits, threshold, order, prompt_sigs=len(ranked) >= 2))
     return idx
 

