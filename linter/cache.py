@@ -7,6 +7,7 @@ unchanged line: a pre-commit re-run after 1% of the lines changed analyses 1% of
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import sqlite3
 from collections.abc import Iterable
@@ -16,7 +17,23 @@ import xxhash
 
 from .analyze import LineResult
 
-SCHEMA_VERSION = "6"  # bump when what a line analyses to changes within a release
+SCHEMA_VERSION = "7"  # bump when what a line analyses to changes within a release
+MAX_LINES = 1_000_000  # entries kept (~0.7 KB each); TUNELINT_CACHE_MAX_LINES overrides
+
+
+def max_lines() -> int:
+    """The cache's bound in entries: `TUNELINT_CACHE_MAX_LINES`, else MAX_LINES. The oldest
+    entries go first."""
+    raw = os.environ.get("TUNELINT_CACHE_MAX_LINES", "").strip()
+    if not raw:
+        return MAX_LINES
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"TUNELINT_CACHE_MAX_LINES must be a whole number of lines, not {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"TUNELINT_CACHE_MAX_LINES must be at least 1, not {n}")
+    return n
 
 
 class LineCache:
@@ -29,7 +46,13 @@ class LineCache:
         # A cache need not survive a power cut: no fsync (commits and WAL checkpoints were half
         # the cost of a cold run's writes). A file damaged anyway is replaced (`open_cache`).
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("CREATE TABLE IF NOT EXISTS lines (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
+        # Rows are appended in rowid order and found through a unique index on the key: random
+        # 16-byte keys as the primary key of a WITHOUT ROWID table split pages all over the tree,
+        # and writing a cold run's results cost four times as much (bench/README.md).
+        self.db.execute("DROP TABLE IF EXISTS lines")  # the layout before schema 7
+        self.db.execute("CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, k BLOB NOT NULL UNIQUE, v BLOB)")
+        self.max_lines = max_lines()
+        self._empty: bool | None = None  # whether it held nothing when this run began
         salt = f"{SCHEMA_VERSION}|{__version__}|{fingerprint}".encode()
         self._seed = int.from_bytes(hashlib.blake2b(salt, digest_size=8).digest(), "little")
 
@@ -42,12 +65,23 @@ class LineCache:
         hash is enough: hashing was a tenth of a warm run with BLAKE2)."""
         return xxhash.xxh3_128_digest(data, self._seed)
 
+    def new_run(self) -> None:
+        """A run begins: whether the cache is empty is checked again at its first lookup."""
+        self._empty = None
+
     def get_many(self, keys: list[bytes]) -> dict[bytes, LineResult]:
         found: dict[bytes, LineResult] = {}
+        if self._empty is None:
+            try:
+                self._empty = self.db.execute("SELECT 1 FROM results LIMIT 1").fetchone() is None
+            except sqlite3.Error:
+                self._empty = False
+        if self._empty:  # a cold run looks nothing up (a line it meets twice is analysed twice)
+            return found
         unique = list(dict.fromkeys(keys))
         for i in range(0, len(unique), 900):
             chunk = unique[i : i + 900]
-            q = f"SELECT k, v FROM lines WHERE k IN ({','.join('?' * len(chunk))})"
+            q = f"SELECT k, v FROM results WHERE k IN ({','.join('?' * len(chunk))})"
             try:
                 rows = self.db.execute(q, chunk).fetchall()
             except sqlite3.Error:  # a damaged file: misses, never an error
@@ -69,13 +103,21 @@ class LineCache:
             return
         try:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO lines VALUES (?, ?)", rows)
+            self.db.executemany("INSERT OR REPLACE INTO results (k, v) VALUES (?, ?)", rows)
+            self._prune()
             self.db.execute("COMMIT")
         except sqlite3.Error:
             try:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+
+    def _prune(self) -> None:
+        """Keep at most `max_lines` entries: past that, the oldest tenth goes (rowids grow with
+        every write, so the oldest rows are the lowest)."""
+        lo, hi = self.db.execute("SELECT (SELECT min(id) FROM results), (SELECT max(id) FROM results)").fetchone()
+        if lo is not None and hi - lo + 1 > self.max_lines:
+            self.db.execute("DELETE FROM results WHERE id <= ?", (hi - self.max_lines * 9 // 10,))
 
     def close(self) -> None:
         self.db.close()

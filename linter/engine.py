@@ -199,12 +199,18 @@ class Linter:
             self._caches[fp] = open_cache(fp)
         return self._caches[fp]
 
+    def _new_run(self) -> None:
+        for c in self._caches.values():
+            if c is not None:
+                c.new_run()
+
     # -- entry points ---------------------------------------------------------------------
 
     def lint_paths(self, paths: Iterable[str], settings_for: Callable[[str], Settings],
                    split_of: Callable[[str], str | None] | None = None) -> list[FileReport]:
         """Lint files together: cross-file findings (duplicates, leakage) use `split_of`
         (train / validation / test, default: from file names)."""
+        self._new_run()
         paths = list(paths)
         settings = {p: settings_for(p) for p in paths}
         idx = default_indexes(settings, {p: (split_of or split_from_name)(p) for p in paths}, paths)
@@ -215,6 +221,7 @@ class Linter:
 
     def lint_text(self, text: str, path: str, settings: Settings) -> FileReport:
         """Lint an in-memory document (an editor buffer), exactly as the file would be."""
+        self._new_run()
         idx = default_indexes({path: settings}, {path: split_from_name(path)}, [path])
         report = FileReport(path, settings)
         if not text.strip("\ufeff \t\r\n"):
@@ -290,6 +297,7 @@ class Linter:
 
     def results(self, settings: Settings, texts: list[str], stats: FileStats | None = None) -> list[LineResult]:
         """Line results for `texts`, from the cache or analysed (in parallel when many)."""
+        self._new_run()
         return self._collect(self._start(settings, texts, stats if stats is not None else FileStats()))
 
     def _start(self, settings: Settings, texts: list[str], stats: FileStats,

@@ -172,13 +172,15 @@ def _entry(cp: int, second: set[int]) -> int:
 
 
 _TABLE: np.ndarray | None = None
-_SECOND_ASTRAL: set[int] | None = None
+_SECOND: dict[int, set[int]] = {}  # plane -> its code points that can end a composition
 
 
 def _char_table() -> np.ndarray:
     """uint32 per code point: 0 for a non-word character, else the case-folded code point (with
     _SOLO for a one-character word); _FLAG for characters that need the slow path; _UNKNOWN for
-    entries above the BMP not computed yet (:func:`_fill_astral`).
+    entries not computed yet: only ASCII is computed up front, other characters when a text
+    first has them (:func:`_lookup`), which costs microseconds per distinct character instead of
+    0.2 s for the whole BMP in every process.
 
     A character is flagged when the fast path could differ from ``casefold(NFC(text))``: its case
     folding is not one character, it has a non-zero combining class, NFC changes it on its own, it
@@ -189,52 +191,28 @@ def _char_table() -> np.ndarray:
     global _TABLE
     if _TABLE is None:
         table = np.full(0x110000, _UNKNOWN, dtype=np.uint32)
-        table[:0x10000] = _bmp_entries()
+        table[:128] = [_entry(cp, set()) for cp in range(128)]  # no ASCII character ends a composition
         _TABLE = table
     return _TABLE
+
+
+def _second_of(plane: int) -> set[int]:
+    if plane not in _SECOND:
+        # canonical compositions end in the BMP or plane 1 only; the scan costs 0.06 s a plane
+        _SECOND[plane] = _second_chars(plane << 16, (plane + 1) << 16) if plane < 2 else set()
+    return _SECOND[plane]
 
 
 def prepare() -> None:
     """Build the character table now rather than on first use (before forking workers, which
     then share it)."""
     _char_table()
+    _second_of(0)
 
 
-TABLE_VERSION = 1  # bump when _entry changes
-
-
-def _bmp_entries() -> np.ndarray:
-    """The table's first 65,536 entries: 0.2 s of Python per process, so kept on disk beside the
-    line cache, keyed by the Unicode version of this Python's unicodedata."""
-    import os
-
-    from .cachedir import cache_dir
-
-    path = cache_dir() / f"chartable-v{TABLE_VERSION}-unicode{unicodedata.unidata_version}.npy"
-    try:
-        stored = np.load(path, allow_pickle=False)
-        if stored.shape == (0x10000,) and stored.dtype == np.uint32:
-            return stored
-    except (OSError, ValueError):
-        pass
-    second = _second_chars(0, 0x10000)
-    entries = np.array([_entry(cp, second) for cp in range(0x10000)], dtype=np.uint32)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, entries, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache directory: computed again next time
-        pass
-    return entries
-
-
-def _fill_astral(table: np.ndarray, cps: np.ndarray) -> None:
-    global _SECOND_ASTRAL
-    if _SECOND_ASTRAL is None:
-        _SECOND_ASTRAL = _second_chars(0x10000, 0x20000)  # compositions exist only up to here
+def _fill(table: np.ndarray, cps: np.ndarray) -> None:
     for cp in np.unique(cps).tolist():
-        table[cp] = _entry(cp, _SECOND_ASTRAL)
+        table[cp] = _entry(cp, _second_of(cp >> 16))
 
 
 def _codepoints(joined: str) -> np.ndarray:
@@ -249,7 +227,7 @@ def _lookup(cp: np.ndarray) -> np.ndarray:
     v = np.take(table, cp, mode="clip")
     if cp.dtype == np.uint32 and len(v) and v.max() == _UNKNOWN:
         pos = np.flatnonzero(v == _UNKNOWN)
-        _fill_astral(table, cp[pos])
+        _fill(table, cp[pos])
         v[pos] = table[cp[pos]]
     return v
 

@@ -110,3 +110,63 @@ def test_a_file_and_an_editor_buffer_share_cache_entries(tmp_path, monkeypatch):
     assert (cold.stats.analysed, cold.stats.cached) == (40, 0)
     assert (buffer.stats.analysed, buffer.stats.cached) == (0, 40)
     assert [(f.line, f.code) for f in buffer.findings] == [(f.line, f.code) for f in cold.findings]
+
+
+def test_the_cache_keeps_at_most_its_bound_dropping_the_oldest(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TUNELINT_CACHE_MAX_LINES", "100")
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old.write_text("\n".join(lines(60, salt=" old")) + "\n")
+    new.write_text("\n".join(lines(80, salt=" new")) + "\n")
+    lint(old)
+    assert lint(new).stats.analysed == 80
+    # 140 written, bound 100: the oldest went (down to 90), the newest file is all there
+    assert lint(new).stats.cached == 80
+    assert 0 < lint(old).stats.analysed <= 60
+    from tunelint.linter.cache import open_cache
+
+    c = open_cache("x")
+    assert c.db.execute("SELECT count(*) FROM results").fetchone()[0] <= 100
+    c.close()
+
+
+def test_a_bad_cache_bound_is_a_clear_error(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tunelint.cli import main
+
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TUNELINT_CACHE_MAX_LINES", "lots")
+    p = tmp_path / "train.jsonl"
+    p.write_text("\n".join(lines(3)) + "\n")
+    r = CliRunner().invoke(main, ["check", str(p)])
+    assert r.exit_code == 2 and "TUNELINT_CACHE_MAX_LINES must be a whole number" in r.output
+
+
+def test_a_cache_of_the_old_layout_is_replaced(tmp_path, monkeypatch):
+    import sqlite3
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    db = sqlite3.connect(cache_dir / "lines.sqlite3")
+    db.execute("CREATE TABLE lines (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID")
+    db.execute("INSERT INTO lines VALUES (x'00', x'00')")
+    db.commit()
+    db.close()
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(cache_dir))
+    p = tmp_path / "train.jsonl"
+    p.write_text("\n".join(lines(5)) + "\n")
+    assert lint(p).stats.analysed == 5 and lint(p).stats.cached == 5
+    names = {n for (n,) in sqlite3.connect(cache_dir / "lines.sqlite3").execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert names == {"results"}
+
+
+def test_lines_met_again_in_a_later_run_are_found_after_a_cold_start(tmp_path, monkeypatch):
+    """A cold run skips its lookups; the next run through the same Linter (an editor's) must
+    find what the first one stored."""
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    text = "\n".join(lines(30)) + "\n"
+    with Linter(jobs=1) as linter:
+        first = linter.lint_text(text, str(tmp_path / "train.jsonl"), S)
+        second = linter.lint_text(text, str(tmp_path / "train.jsonl"), S)
+    assert (first.stats.analysed, second.stats.cached) == (30, 30)

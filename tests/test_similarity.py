@@ -363,7 +363,7 @@ def test_signature_alone_equals_signature_in_any_batch(hasher, dataset):
 def test_fast_path_assumptions_hold_for_every_bmp_character():
     """A text of characters the table does not flag is NFC and case-folds character by character;
     case folding is idempotent (the slow path relies on it)."""
-    table = S._char_table()
+    table = S._lookup(np.arange(0x10000, dtype=np.uint32))
     ok = [cp for cp in range(0x10000) if table[cp] < S._FLAG and not 0xD800 <= cp <= 0xDFFF]
     for cp in range(0x10000):
         c = chr(cp)
@@ -599,16 +599,16 @@ def test_replace_keeps_order_and_free_rows_are_reused(hasher):
         idx.add("c", np.zeros(64, dtype=np.uint32))
 
 
-def test_character_table_is_kept_on_disk_and_a_damaged_copy_is_recomputed(tmp_path, monkeypatch):
+def test_character_table_entries_computed_on_demand_are_those_of_the_definition():
+    """Entries are filled when a text first has the character; whichever texts came first, each
+    entry is what `_entry` gives with every composition's second characters known."""
     import numpy as np
 
     from tunelint.linter import similarity
 
-    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path))
-    fresh = similarity._bmp_entries()
-    [stored] = tmp_path.glob("chartable-*.npy")
-    assert np.array_equal(np.load(stored), fresh)
-    assert np.array_equal(similarity._bmp_entries(), fresh)  # read back
-    stored.write_bytes(b"not a numpy file")
-    assert np.array_equal(similarity._bmp_entries(), fresh)  # recomputed
-    assert np.array_equal(np.load(stored), fresh)  # and written again
+    rng = random.Random(11)
+    cps = np.array(rng.sample(range(0x20000), 3000) + [0x0301, 0x0CD5, 0x1161, 0x110BA], dtype=np.uint32)
+    values = similarity._lookup(cps)
+    second = similarity._second_chars(0, 0x20000)
+    assert values.tolist() == [similarity._entry(cp, second) for cp in cps.tolist()]
+    assert similarity._UNKNOWN not in similarity._char_table()[cps].tolist()
