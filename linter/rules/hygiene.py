@@ -13,9 +13,9 @@ CONTROL_TOKEN_RE = re.compile(
     r"|end_of_text|eom_id|user|assistant|system|end|start|message|channel|return|call)\|>"
     r"|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>"
 )
-ROLE_MARKER_RE = re.compile(
-    r"^(?:#{1,3}\s*)?(?:User|Assistant|Human|Instruction|Response)\s*:", re.MULTILINE
-)
+# what comes before the colon of a role marker, from the start of its line
+ROLE_HEAD_RE = re.compile(r"(?:#{1,3}[ \t]*)?(?:User|Assistant|Human|Instruction|Response)[ \t]*")
+ROLE_HEAD_MAX = 64  # characters: a longer line head is not a marker
 PLACEHOLDER_WHOLE = {
     "todo", "tbd", "fixme", "placeholder", "<placeholder>", "[placeholder]", "n/a", "...", "xxx",
     "lorem ipsum", "insert answer here", "your answer here", "answer here",
@@ -27,12 +27,24 @@ TEMPLATE_VAR_RE = re.compile(r"^\{\{?\s*[A-Za-z_][A-Za-z0-9_.]*\s*\}\}?$")
 
 
 def _has_control_chars(text: str) -> bool:
-    # cheap substring tests first: the regex runs only on the rare text that could match
-    return "<|" in text or "INST]" in text or "<<" in text or "_of_turn>" in text
+    # cheap substring tests first, and the regex only on the rare text that could match. Every
+    # token has a "<" or a "]", and a one-character search is about 8x faster than a longer one
+    return ("<" in text or "]" in text) and (
+        "<|" in text or "INST]" in text or "<<" in text or "_of_turn>" in text)
 
 
-def _has_role_words(text: str) -> bool:
-    return "User" in text or "Assistant" in text or "Human" in text or "Instruction" in text or "Response" in text
+def _role_marker(text: str) -> str | None:
+    """The first role marker (`User:`, `### Response:`) that starts a line of `text`. Looks back
+    from each colon to the start of its line: a colon is found at the speed of memchr, where
+    the five role words, or a multi-line regex, cost several passes over every text."""
+    i = text.find(":")
+    while i != -1:
+        lo = max(0, i - ROLE_HEAD_MAX)
+        start = text.rfind("\n", lo, i) + 1
+        if (start or not lo) and ROLE_HEAD_RE.fullmatch(text, start, i):
+            return text[start : i + 1]
+        i = text.find(":", i + 1)
+    return None
 
 
 @rule("TL601", "template-tokens-in-text", "warning", formats={"chat", "preference"})
@@ -60,9 +72,9 @@ def role_markers_in_text(ex: Example) -> Iterator[Violation]:
     """
     for path, m in ex.messages():
         for rel, text in text_parts(m):
-            hit = ":" in text and _has_role_words(text) and ROLE_MARKER_RE.search(text)
+            hit = _role_marker(text)
             if hit:
-                yield Violation(f"{m.get('role', 'message')} text contains a role marker {hit.group().strip()!r} at the start of a line",
+                yield Violation(f"{m.get('role', 'message')} text contains a role marker {hit.strip()!r} at the start of a line",
                                 path + rel)
 
 

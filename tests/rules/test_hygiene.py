@@ -81,6 +81,27 @@ def test_role_words_not_starting_a_line_are_not_role_markers(content):
     none(chat(user(content), assistant()), "TL602")
 
 
+def test_role_marker_search_agrees_with_the_line_regex():
+    """`_role_marker` looks back from colons; on random texts it finds what a multi-line regex
+    over the whole text finds (heads up to ROLE_HEAD_MAX characters)."""
+    import random
+    import re
+
+    from tunelint.linter.rules.hygiene import _role_marker
+
+    reference = re.compile(r"^(?:#{1,3}[ \t]*)?(?:User|Assistant|Human|Instruction|Response)[ \t]*:", re.MULTILINE)
+    pieces = ["User", "Assistant", "Human", "Response", "Instruction", "user", "Users", ":", " ", "\t", "\n",
+              "\r\n", "#", "##", "####", "x", "word", "é", "中", "::", "#User"]
+    rng = random.Random(3)
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        hit = reference.search(text)
+        assert _role_marker(text) == (hit.group() if hit else None), repr(text)
+    assert _role_marker("x" * 70 + "\n#" + " " * 70 + "User:") is None  # a head past ROLE_HEAD_MAX
+    assert _role_marker("x" * 70 + "\n#" + " " * 50 + "User:") == "#" + " " * 50 + "User:"
+    assert _role_marker("#  \tUser :") == "#  \tUser :"
+
+
 # -- TL603 assistant-whitespace ----------------------------------------------------------------
 
 
