@@ -313,14 +313,16 @@ class Linter:
             keys = [cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data)]
         known = cache.get_many(keys) if cache else {}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
-        # identical lines inside the batch are analysed once
-        unique: dict[str, int] = {}  # text → its place in todo
+        # identical lines inside the batch are analysed once; known by their cache keys (16
+        # bytes to hash, where the texts are kilobytes), else by their texts
+        ident = keys if cache else texts
+        unique: dict[bytes | str, int] = {}  # key or text → its place in todo
         first_pos: list[int] = []  # where each todo text first occurs
         for i in miss_pos:
-            if texts[i] not in unique:
-                unique[texts[i]] = len(unique)
+            if ident[i] not in unique:
+                unique[ident[i]] = len(unique)
                 first_pos.append(i)
-        todo = list(unique)
+        todo = [texts[i] for i in first_pos]
         stats.analysed += len(todo)
         stats.cached += len(texts) - len(miss_pos)
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
@@ -345,7 +347,7 @@ class Linter:
         if w.cache:
             out = [w.known.get(k) for k in keys]
             for i in w.miss_pos:
-                out[i] = computed[unique[texts[i]]]
+                out[i] = computed[unique[keys[i]]]
         else:
             out = [computed[unique[t]] for t in texts]
         return out
@@ -360,7 +362,7 @@ class _Work:
     keys: list
     known: dict
     miss_pos: list[int]
-    unique: dict[str, int]
+    unique: dict[bytes | str, int]  # cache key (text without a cache) → place in computed
     first_pos: list[int]
     computed: list[LineResult] | Callable[[], list[bytes]]  # a callable: the pool's, to wait for
 

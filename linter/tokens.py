@@ -219,17 +219,24 @@ class TiktokenCounter:
         self._memo: dict[str, int] = {}
 
     def count(self, text: str) -> int:
+        """Tokens of `text`, remembered: for the texts that repeat across a dataset (system
+        prompts, roles, names, tool definitions)."""
         memo = self._memo
         n = memo.get(text)
         if n is None:
-            try:
-                n = len(self._encode(text))
-            except (TypeError, UnicodeEncodeError):  # lone surrogates: replaced, as tiktoken does
-                n = len(self._encode(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")))
+            n = self.count_once(text)
             if len(memo) > MEMO_ENTRIES:  # bounded: it is for repeated system prompts, not a corpus
                 memo.clear()
             memo[text] = n
         return n
+
+    def count_once(self, text: str) -> int:
+        """Tokens of `text`, not remembered: for user and assistant text, which rarely repeats
+        (looking it up would hash every text for nothing)."""
+        try:
+            return len(self._encode(text))
+        except (TypeError, UnicodeEncodeError):  # lone surrogates: replaced, as tiktoken does
+            return len(self._encode(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")))
 
     def count_messages(self, messages: list, tools: object = None) -> ExampleTokens:
         import orjson
@@ -251,12 +258,13 @@ class TiktokenCounter:
                 n += count(role)
             body = 0
             content = m.get("content")
+            once = self.count_once if role in ("user", "assistant") else count
             if isinstance(content, str):
-                body += count(content)
+                body += once(content)
             elif isinstance(content, list):
                 for part in content:
                     if isinstance(part, dict) and isinstance(part.get("text"), str):
-                        body += count(part["text"])
+                        body += once(part["text"])
             for call in m.get("tool_calls") or ():
                 fn = call.get("function") if isinstance(call, dict) else None
                 if isinstance(fn, dict):

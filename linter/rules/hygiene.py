@@ -16,6 +16,7 @@ CONTROL_TOKEN_RE = re.compile(
 # what comes before the colon of a role marker, from the start of its line
 ROLE_HEAD_RE = re.compile(r"(?:#{1,3}[ \t]*)?(?:User|Assistant|Human|Instruction|Response)[ \t]*")
 ROLE_HEAD_MAX = 64  # characters: a longer line head is not a marker
+_HEAD_ENDS = frozenset("rtne \t")  # User, Assistant, Human, Instruction, Response; or a blank
 PLACEHOLDER_WHOLE = {
     "todo", "tbd", "fixme", "placeholder", "<placeholder>", "[placeholder]", "n/a", "...", "xxx",
     "lorem ipsum", "insert answer here", "your answer here", "answer here",
@@ -39,10 +40,12 @@ def _role_marker(text: str) -> str | None:
     the five role words, or a multi-line regex, cost several passes over every text."""
     i = text.find(":")
     while i != -1:
-        lo = max(0, i - ROLE_HEAD_MAX)
-        start = text.rfind("\n", lo, i) + 1
-        if (start or not lo) and ROLE_HEAD_RE.fullmatch(text, start, i):
-            return text[start : i + 1]
+        # a marker's head ends in the last letter of a role word, or in a space or tab
+        if i and text[i - 1] in _HEAD_ENDS:
+            lo = max(0, i - ROLE_HEAD_MAX)
+            start = text.rfind("\n", lo, i) + 1
+            if (start or not lo) and ROLE_HEAD_RE.fullmatch(text, start, i):
+                return text[start : i + 1]
         i = text.find(":", i + 1)
     return None
 
@@ -107,7 +110,8 @@ def placeholder_text(ex: Example) -> Iterator[Violation]:
     """
     for path, m in ex.messages():
         for rel, text in text_parts(m):
-            t = text.strip()
+            # a whole-text placeholder is short (stripping a long text only to measure it costs)
+            t = text.strip() if len(text) <= 40 or text[0].isspace() or text[-1].isspace() else text
             if len(t) <= 40 and (t.lower() in PLACEHOLDER_WHOLE or TEMPLATE_VAR_RE.match(t)):
                 yield Violation(f"{m.get('role', 'message')} text is a placeholder: {t!r}", path + rel)
                 continue
