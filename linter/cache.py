@@ -17,7 +17,7 @@ import xxhash
 
 from .analyze import LineResult
 
-SCHEMA_VERSION = "7"  # bump when what a line analyses to changes within a release
+SCHEMA_VERSION = "8"  # bump when what a line analyses to changes within a release
 MAX_LINES = 1_000_000  # entries kept (~0.7 KB each); TUNELINT_CACHE_MAX_LINES overrides
 
 

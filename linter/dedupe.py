@@ -10,6 +10,7 @@ fresh one would.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ def comparable_turns(obj: dict, fmt: str) -> tuple[list[str], int]:
 def _media_key(text: str) -> int:
     """Of the images in a (normalised) text; MEDIA_MARK survives normalisation (no case, no
     space)."""
-    if MEDIA_MARK not in text:
+    if "\x00" not in text or MEDIA_MARK not in text:  # one character is found much faster
         return 0
     digests = sorted(part[:16] for part in text.split(MEDIA_MARK)[1:])
     return int.from_bytes(hashlib.blake2b("".join(digests).encode(), digest_size=8).digest(), "little")
@@ -105,38 +106,47 @@ class Signer:
             self.sim.prepare()
 
     def sign(self, examples: list[tuple[list[str], int]]) -> list[Signature]:
-        """Signatures for (turns, last assistant index) pairs. Each turn is normalised once, the
-        whole, prompt and answer texts are joined from the normalised turns, and the prompt's
+        """Signatures for (turns, last assistant index) pairs. Each turn is normalised and hashed
+        once; the whole, prompt and answer keys combine the turns' keys, and the prompt's
         MinHash comes from the whole text's shingles (the prompt is its prefix)."""
         normalize, casefold = self.sim.normalize, self.casefold
-        joined = []
+        wholes: list[str] = []
+        cuts: list[int] = []  # where each prompt ends in its whole text
+        keys: list[tuple[int, int, int]] = []
         for turns, last in examples:
             norm = [normalize(t, casefold=casefold) for t in turns]
+            tk = [_key(t) for t in norm]
             whole = "\n".join(norm)
-            if last < 0:
-                joined.append((whole, whole, ""))
+            wholes.append(whole)
+            if last < 0:  # no answer: the prompt is everything
+                k = _combine(tk)
+                keys.append((k, k, 0))
+                cuts.append(len(whole))
             else:
-                joined.append((whole, "\n".join(norm[:last]), norm[last]))
-        keys = [(_key(w), _key(p), _key(a)) for w, p, a in joined]
-        media = [_media_key(w) for w, _, _ in joined]
+                keys.append((_combine(tk), _combine(tk[:last]), tk[last]))
+                cuts.append(sum(map(len, norm[:last])) + last - 1 if last else 0)
+        media = [_media_key(w) for w in wholes]
         if self.hasher is None or not examples:
             return [Signature(*k, b"", b"", m) for k, m in zip(keys, media)]
-        whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes([w for w, _, _ in joined],
-                                                                        [len(p) for _, p, _ in joined])
+        whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes(wholes, cuts)
         # half the bytes in the cache
         whole_sigs, prompt_sigs = self.sim.to_16_bits(whole_sigs), self.sim.to_16_bits(prompt_sigs)
         return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"",
-                          prompt_sigs[i].tobytes() if _long_enough(p) else b"", media[i])
-                for i, (w, p, _) in enumerate(joined)]
+                          prompt_sigs[i].tobytes() if _long_enough(w, cuts[i]) else b"", media[i])
+                for i, w in enumerate(wholes)]
 
 
 MIN_WORDS = 12  # below this a word 3-gram set is too small for a meaningful similarity estimate
 
 
-def _long_enough(text: str) -> bool:
+def _long_enough(text: str, end: int | None = None) -> bool:
     """Near matching needs enough shingles: "what is 5 plus 7" and "... plus 8" share 3 of 5
-    3-grams, and MinHash estimates of such tiny sets are noise. Short texts match exactly only."""
-    return len(text) > 400 or len(text.split(None, MIN_WORDS)) > MIN_WORDS
+    3-grams, and MinHash estimates of such tiny sets are noise. Short texts match exactly only.
+    `end`: of the prefix `text[:end]`."""
+    n = len(text) if end is None else end
+    if n > 400:
+        return True
+    return len(text[:n].split(None, MIN_WORDS)) > MIN_WORDS
 
 
 def _key(normalized: str) -> int:
@@ -145,6 +155,13 @@ def _key(normalized: str) -> int:
     if not normalized:
         return 0
     return xxhash.xxh3_64_intdigest(normalized.encode("utf-8", "surrogatepass")) or 1
+
+
+def _combine(keys: list[int]) -> int:
+    """The key of a sequence of turns from the turns' keys; 0 only for no turns."""
+    if not keys:
+        return 0
+    return xxhash.xxh3_64_intdigest(array("Q", keys).tobytes()) or 1
 
 
 @dataclass(slots=True)

@@ -98,4 +98,7 @@ def text_parts(message: dict) -> Iterator[tuple[tuple, str]]:
 
 
 def content_text(message: dict) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
     return "".join(t for _, t in text_parts(message))

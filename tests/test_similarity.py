@@ -202,6 +202,20 @@ def test_exact_key_ignores_case_spacing_and_unicode_form():
     assert exact_key("Hello World", casefold=False) != exact_key("hello world", casefold=False)
 
 
+def test_normalize_skips_splitting_only_texts_that_are_collapsed_already():
+    """`normalize` leaves printable texts without doubled or outer spaces as they are; on random
+    texts of every kind of whitespace it equals splitting and joining NFC."""
+    from tunelint.linter.similarity import normalize
+
+    blanks = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2000", "\u2028",
+              "\u2029", "\u3000", "\u200b", "\ufeff"]
+    chars = blanks + list("abcXYZ.,!é") + ["e\u0301", "ß", "İ", "中", "🙂", "\x00"]
+    rng = random.Random(1)
+    for _ in range(50000):
+        t = "".join(rng.choices(chars, k=rng.randint(0, 12)))
+        assert normalize(t) == " ".join(unicodedata.normalize("NFC", t).split()).casefold(), repr(t)
+
+
 def test_exact_key_and_signatures_are_stable_across_processes():
     code = (
         "from tunelint.linter.similarity import exact_key, MinHasher\n"

@@ -237,3 +237,39 @@ def test_prompt_signatures_are_kept_only_when_two_ranked_splits_are_linted(tmp_p
     assert ("val.jsonl", 1, "TL905") in [(f.path, f.line, f.code) for f in two.findings()]
     found = lint(tmp_path, {"train.jsonl": [chat(q, a), chat(" ".join(near_q), sentence(rnd, 60))]})
     assert "TL905" not in [f.code for f in found["train.jsonl"]]
+
+
+def test_signer_keys_and_prompt_signatures_match_their_definitions():
+    """Keys are equal exactly when the normalised turns are (whole), the turns before the last
+    answer are (prompt), and the last answers are (answer); the prompt's MinHash, taken from the
+    whole text's shingles, is that of the prompt's own text."""
+    from tunelint.linter.dedupe import Signer, comparable_turns
+    from tunelint.linter.similarity import MinHasher, normalize, to_16_bits
+
+    rnd = random.Random(7)
+    variants = ["Reset the router", "reset  the ROUTER", " reset the router\n", "Reset the router!",
+                sentence(rnd, 30), sentence(rnd, 30), ""]
+    examples = []
+    for _ in range(300):
+        msgs = [{"role": rnd.choice(["user", "assistant", "tool"]), "content": rnd.choice(variants)}
+                for _ in range(rnd.randint(0, 5))]
+        examples.append(comparable_turns({"messages": msgs}, "chat"))
+    sigs = Signer().sign(examples)
+    hasher = MinHasher(num_perm=128)
+
+    def parts(turns, last):
+        norm = [normalize(t) for t in turns]
+        prompt = norm if last < 0 else norm[:last]
+        return tuple(norm), tuple(prompt), (norm[last] if last >= 0 else None), "\n".join(prompt)
+
+    seen = {}
+    for (turns, last), sig in zip(examples, sigs):
+        whole, prompt, answer, prompt_text = parts(turns, last)
+        for name, value, key in (("whole", whole, sig.whole_key), ("prompt", prompt, sig.prompt_key),
+                                 ("answer", answer, sig.answer_key)):
+            assert (key == 0) == (not value), (name, value)
+            if value:
+                assert seen.setdefault((name, key), value) == value  # one key, one value
+                assert seen.setdefault((name, value), key) == key  # one value, one key
+        if sig.prompt_sig:
+            assert sig.prompt_sig == to_16_bits(hasher.signatures([prompt_text]))[0].tobytes()
