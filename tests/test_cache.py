@@ -170,3 +170,22 @@ def test_lines_met_again_in_a_later_run_are_found_after_a_cold_start(tmp_path, m
         first = linter.lint_text(text, str(tmp_path / "train.jsonl"), S)
         second = linter.lint_text(text, str(tmp_path / "train.jsonl"), S)
     assert (first.stats.analysed, second.stats.cached) == (30, 30)
+
+
+def _die(texts):
+    import os
+
+    os._exit(3)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import pytest
+
+    from tunelint.linter import engine
+
+    monkeypatch.setattr(engine, "_work", _die)  # forked workers inherit the patched module
+    with Linter(jobs=2, use_cache=False) as linter:
+        with pytest.raises(BrokenProcessPool):
+            linter.results(S, lines(2000, salt=" z"))
