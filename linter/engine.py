@@ -73,9 +73,9 @@ class _Workers:
         self.pool = None
         self.settings: Settings | None = None
 
-    def start(self, settings: Settings, texts: list[str]) -> Callable[[], list[bytes]]:
-        """Start analysing `texts`; the returned function waits for and returns the results,
-        pickled (`_work`)."""
+    def start(self, settings: Settings, texts: list[str | bytes]) -> Callable[[], list[bytes]]:
+        """Start analysing `texts` (or their UTF-8 bytes); the returned function waits for and
+        returns the results, pickled (`_work`)."""
         if self.pool is None or self.settings != settings:
             self.close()
             ctx = multiprocessing.get_context(self.start_method)
@@ -145,9 +145,12 @@ def _init_worker(settings: Settings) -> None:
     _worker_analyzer = Analyzer(settings)
 
 
-def _work(texts: list[str]) -> list[bytes]:
+def _work(lines: list[str | bytes]) -> list[bytes]:
     """Results pickled one by one: the parent stores these bytes in the cache as they are
-    (pickling a result runs Python code; loading it does not), and loads them for itself."""
+    (pickling a result runs Python code; loading it does not), and loads them for itself.
+    `lines`: texts, or the UTF-8 bytes they were decoded from (cheaper to send: pickling a text
+    encodes it again)."""
+    texts = [t if isinstance(t, str) else t.decode("utf-8") for t in lines]
     return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(texts)]
 
 
@@ -330,7 +333,8 @@ class Linter:
         stats.analysed += len(todo)
         stats.cached += len(texts) - len(miss_pos)
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
-            computed = self._workers.start(settings, todo)
+            send = todo if data is None else [texts[i] if data[i] is None else data[i] for i in first_pos]
+            computed = self._workers.start(settings, send)
         elif todo:
             computed = self.analyzer(settings).analyze_many(todo)
         else:  # all cached: no analyzer (and so no tokenizer to load)
