@@ -15,6 +15,7 @@ from .example import Example, detect_format
 from .findings import Edit, Fix, Severity, positional_reduce
 from .hf_tokens import ChatTemplateError
 from .locate import Locations, locate
+from .parse import parse_line
 from .profiles import get_profile
 from .rule import RawEdits, ReplaceKey, ReplaceValue, Violation
 from .settings import Settings
@@ -77,10 +78,11 @@ class Analyzer:
         self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer}
         self.signer = None
         if any(settings.enabled(c) for c in DUPLICATE_CODES):
-            from .dedupe import Signer
+            from .dedupe import Signer, comparable_turns  # (dedupe imports this module)
 
             near = any(settings.enabled(c) for c in NEAR_CODES)
             self.signer = Signer(casefold=settings.duplicate_casefold, near=near)
+            self._comparable_turns = comparable_turns
 
     def prepare(self) -> None:
         """Build now what is otherwise built on first use (the near-duplicate character table):
@@ -104,8 +106,6 @@ class Analyzer:
         return out
 
     def _analyze(self, text: str) -> tuple[LineResult, tuple | None]:
-        from .parse import parse_line
-
         obj, violations = parse_line(text)
         if obj is None:
             return LineResult(None, self._resolve(text, violations, None)), None
@@ -126,11 +126,7 @@ class Analyzer:
                 v.code = r.code
                 violations.append(v)
         n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
-        compare = None
-        if self.signer is not None:
-            from .dedupe import comparable_turns
-
-            compare = comparable_turns(obj, fmt)
+        compare = self._comparable_turns(obj, fmt) if self.signer is not None else None
         fields = (fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True)
         return (fields, compare) if compare is not None else (LineResult(*fields), None)
 
