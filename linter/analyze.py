@@ -93,9 +93,10 @@ class Analyzer:
     def analyze(self, text: str) -> LineResult:
         return self.analyze_many([text])[0]
 
-    def analyze_many(self, texts: list[str]) -> list[LineResult]:
-        """Analyse lines; duplicate signatures are computed for the whole batch at once."""
-        pairs = [self._analyze(t) for t in texts]
+    def analyze_many(self, lines: list[str | bytes]) -> list[LineResult]:
+        """Analyse lines, given as texts or as their (valid) UTF-8 bytes; duplicate signatures
+        are computed for the whole batch at once."""
+        pairs = [self._analyze(t) for t in lines]
         if self.signer is None:
             return [r for r, _ in pairs]
         todo = [i for i, (_, c) in enumerate(pairs) if c is not None]
@@ -105,15 +106,17 @@ class Analyzer:
             out[i] = LineResult(*out[i], dedupe=sig)  # the fields so far, as a tuple (_analyze)
         return out
 
-    def _analyze(self, text: str) -> tuple[LineResult, tuple | None]:
-        obj, violations = parse_line(text)
+    def _analyze(self, line: str | bytes) -> tuple[LineResult, tuple | None]:
+        # Bytes are parsed as they are and decoded only for findings' columns: most lines have
+        # none, and orjson parses UTF-8 bytes faster than a new text (whose UTF-8 it must make).
+        obj, violations = parse_line(line)
         if obj is None:
-            return LineResult(None, self._resolve(text, violations, None)), None
+            return LineResult(None, self._resolve(line, violations, None)), None
         if not isinstance(obj, dict):
-            return LineResult(None, self._resolve(text, violations + [_not_object(obj)], None)), None
+            return LineResult(None, self._resolve(line, violations + [_not_object(obj)], None)), None
         fmt = detect_format(obj)
         if fmt is None:
-            return LineResult(None, self._resolve(text, violations + [_unknown_format(obj)], None), is_example=True), None
+            return LineResult(None, self._resolve(line, violations + [_unknown_format(obj)], None), is_example=True), None
         ex = Example(obj, fmt, self.profile, self.options)
         tokens = trainable = -1
         if self.counter is not None:
@@ -127,7 +130,7 @@ class Analyzer:
                 violations.append(v)
         n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
         compare = self._comparable_turns(obj, fmt) if self.signer is not None else None
-        fields = (fmt, self._resolve(text, violations, None), tokens, trainable, n_msgs, True)
+        fields = (fmt, self._resolve(line, violations, None), tokens, trainable, n_msgs, True)
         return (fields, compare) if compare is not None else (LineResult(*fields), None)
 
     def _count(self, ex: Example):
@@ -152,7 +155,10 @@ class Analyzer:
         except (ConvertError, ChatTemplateError, TypeError, AttributeError):
             return None
 
-    def _resolve(self, text: str, violations: list[Violation], loc: Locations | None) -> tuple[LineFinding, ...]:
+    def _resolve(self, line: str | bytes, violations: list[Violation], loc: Locations | None) -> tuple[LineFinding, ...]:
+        if not violations:
+            return ()
+        text = line if isinstance(line, str) else line.decode("utf-8")
         out = []
         for v in violations:
             if loc is None and (v.columns is None or v.related or isinstance(v.fix, (ReplaceValue, ReplaceKey))):

@@ -148,10 +148,8 @@ def _init_worker(settings: Settings) -> None:
 def _work(lines: list[str | bytes]) -> list[bytes]:
     """Results pickled one by one: the parent stores these bytes in the cache as they are
     (pickling a result runs Python code; loading it does not), and loads them for itself.
-    `lines`: texts, or the UTF-8 bytes they were decoded from (cheaper to send: pickling a text
-    encodes it again)."""
-    texts = [t if isinstance(t, str) else t.decode("utf-8") for t in lines]
-    return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(texts)]
+    `lines`: texts, or the UTF-8 bytes they were decoded from."""
+    return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(lines)]
 
 
 class Linter:
@@ -332,11 +330,13 @@ class Linter:
         todo = [texts[i] for i in first_pos]
         stats.analysed += len(todo)
         stats.cached += len(texts) - len(miss_pos)
+        # lines read from a file are analysed from the UTF-8 bytes they were read as: cheaper to
+        # send to a worker (pickling a text encodes it again) and to parse (`Analyzer._analyze`)
+        send = todo if data is None else [texts[i] if data[i] is None else data[i] for i in first_pos]
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
-            send = todo if data is None else [texts[i] if data[i] is None else data[i] for i in first_pos]
             computed = self._workers.start(settings, send)
         elif todo:
-            computed = self.analyzer(settings).analyze_many(todo)
+            computed = self.analyzer(settings).analyze_many(send)
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
         return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed)

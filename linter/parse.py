@@ -14,9 +14,11 @@ from .rule import RawEdits, Violation
 # counts keys exactly; comparing with the parsed object's key count finds duplicate keys that
 # orjson silently resolved (last wins) without running the slow scanner on every line.
 _KEY_RE = re.compile(r'(?<!\\)(?:\\\\)*"\s*:')
+_KEY_RE_BYTES = re.compile(rb'(?<!\\)(?:\\\\)*"\s*:')  # \s: JSON's whitespace is ASCII
 
 
 _WS_COLON = re.compile(r'"[ \t\r]+:')
+_WS_COLON_BYTES = re.compile(rb'"[ \t\r]+:')
 
 
 def _count_keys(o: object) -> int:
@@ -32,30 +34,37 @@ def _count_keys(o: object) -> int:
     return n
 
 
-def parse_line(text: str) -> tuple[object, list[Violation]]:
-    """Parse one JSONL line. Returns (object or None, reading violations)."""
-    if not text.strip():
-        return None, [Violation("blank line", columns=(0, len(text)), code="TL007",
-                                fix=RawEdits((Edit(-1, -1, None),), "Delete the blank line"))]
+def parse_line(line: str | bytes) -> tuple[object, list[Violation]]:
+    """Parse one JSONL line, its text or its (valid) UTF-8 bytes. Returns (object or None,
+    reading violations); their columns count the text's characters."""
     try:
-        obj = orjson.loads(text)
+        obj = orjson.loads(line)
     except orjson.JSONDecodeError as e:
-        return None, diagnose(text, e)
-    if isinstance(obj, (dict, list)) and _may_have_duplicate_keys(text, obj):
-        dups = duplicate_keys(text)
+        if isinstance(line, bytes):  # reported from the text: positions count characters
+            return parse_line(line.decode("utf-8"))
+        if not line.strip():
+            return None, [Violation("blank line", columns=(0, len(line)), code="TL007",
+                                    fix=RawEdits((Edit(-1, -1, None),), "Delete the blank line"))]
+        return None, diagnose(line, e)
+    if isinstance(obj, (dict, list)) and _may_have_duplicate_keys(line, obj):
+        dups = duplicate_keys(line if isinstance(line, str) else line.decode("utf-8"))
         if dups:
             return obj, dups
     return obj, []
 
 
-def _may_have_duplicate_keys(text: str, obj: object) -> bool:
-    """False only when `text` certainly has no duplicate key. Fast path: orjson writes every key
-    as `"key":` and escapes quotes inside strings the same way the text does, so when the text
-    writes keys without a space before the colon, both hold the same number of `":` unless the
-    text has more keys than the parsed object, i.e. duplicates (orjson keeps the last)."""
-    if "\\u0022" in text or _WS_COLON.search(text):
-        return _count_keys(obj) != len(_KEY_RE.findall(text))
-    return text.count('":') != orjson.dumps(obj).count(b'":')
+def _may_have_duplicate_keys(line: str | bytes, obj: object) -> bool:
+    """False only when the line certainly has no duplicate key. Fast path: orjson writes every
+    key as `"key":` and escapes quotes inside strings the same way the line does, so when the
+    line writes keys without a space before the colon, both hold the same number of `":` unless
+    the line has more keys than the parsed object, i.e. duplicates (orjson keeps the last)."""
+    if isinstance(line, bytes):
+        if b"\\u0022" in line or _WS_COLON_BYTES.search(line):
+            return _count_keys(obj) != len(_KEY_RE_BYTES.findall(line))
+        return line.count(b'":') != orjson.dumps(obj).count(b'":')
+    if "\\u0022" in line or _WS_COLON.search(line):
+        return _count_keys(obj) != len(_KEY_RE.findall(line))
+    return line.count('":') != orjson.dumps(obj).count(b'":')
 
 
 def duplicate_keys(text: str) -> list[Violation]:

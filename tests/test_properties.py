@@ -102,8 +102,9 @@ def test_fast_duplicate_key_check_agrees_with_the_scanner(pairs, colon):
 
     text = "{" + ", ".join(json.dumps(k) + colon + json.dumps(v) for k, v in pairs) + "}"
     has_dups = bool(locate(text).duplicates)
-    _, violations = parse_line(text)
-    assert any(v.code == "TL011" for v in violations) == has_dups
+    for line in (text, text.encode("utf-8")):  # a text, or the bytes of a line read from a file
+        _, violations = parse_line(line)
+        assert any(v.code == "TL011" for v in violations) == has_dups
 
 
 _scalar = st.one_of(st.none(), st.integers(-1, 3), st.sampled_from(["", " ", "x", "c1", "f", "{\"x\": 1}"]))
@@ -148,3 +149,14 @@ def test_skipping_rules_an_example_has_no_features_for_changes_nothing(lines):
         gated = analyzer.analyze_many(lines)
         analyzer.gate = False
         assert analyzer.analyze_many(lines) == gated
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_example.map(json.dumps), _example.map(lambda e: json.dumps(e, ensure_ascii=False)),
+                          mutated_line()), min_size=1, max_size=4))
+def test_a_line_analysed_from_its_bytes_gives_what_its_text_gives(lines):
+    """Lines read from a file are analysed from their UTF-8 bytes (decoded only for findings'
+    columns): every result must be the one the text gives."""
+    lines = [t for t in lines if not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]  # files hold valid UTF-8
+    analyzer = _linter.analyzer(_settings)  # one for every example: it builds a tokenizer
+    assert analyzer.analyze_many([t.encode("utf-8") for t in lines]) == analyzer.analyze_many(lines)
