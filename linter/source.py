@@ -12,6 +12,7 @@ import orjson
 
 BOM = b"\xef\xbb\xbf"
 WHOLE_FILE_PARSE_LIMIT = 256 * 1024 * 1024
+READ_BUFFER = 1 << 20  # bytes read at a time: the default 8 KB is three lines of a chat dataset
 
 
 @dataclass(slots=True)
@@ -96,7 +97,7 @@ def _json_document(head: bytes, read_all) -> FileProblem | None:
 
 
 def read_lines(path: str) -> Iterator[SourceLine]:
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=READ_BUFFER) as f:
         yield from split_lines(f)
 
 
