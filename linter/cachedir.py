@@ -13,3 +13,21 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("tunelint"))
+
+
+def cache_is_cold() -> bool:
+    """Whether the line cache holds nothing (or does not exist): a run will analyse every line.
+    A quick look, never an error."""
+    import sqlite3
+
+    path = cache_dir() / "lines.sqlite3"
+    if not path.exists():
+        return True
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0.1)
+        try:
+            return db.execute("SELECT 1 FROM results LIMIT 1").fetchone() is None
+        finally:
+            db.close()
+    except sqlite3.Error:  # no results table yet, locked, damaged: the linter sorts it out
+        return True

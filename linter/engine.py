@@ -21,6 +21,7 @@ from .indexes import DatasetIndex, FormatIndex, SizeIndex
 from .rule import REGISTRY, all_rules
 from .settings import Settings
 from .source import SourceLine, check_file, read_lines, text_lines
+from .tokens import join_prefetch
 
 # Lines per batch. Batches are pipelined (two are in flight), so their size sets much of the
 # run's memory: on 50k examples of 2.5 KB, 4096 gave a peak of 380 MB (all processes, PSS),
@@ -78,6 +79,7 @@ class _Workers:
         returns the results, pickled (`_work`)."""
         if self.pool is None or self.settings != settings:
             self.close()
+            join_prefetch()  # no thread may run while the workers fork
             ctx = multiprocessing.get_context(self.start_method)
             initializer, initargs = _init_worker, (settings,)
             # Forked workers share the parent's pages until they write to them: the parent builds

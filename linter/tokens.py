@@ -283,8 +283,54 @@ class TiktokenCounter:
         return ExampleTokens(total, trainable, last_start, last_end, tuple(per))
 
 
+_prefetch_lock = threading.Lock()
+_prefetched: dict[str, tuple[threading.Thread, list]] = {}
+
+
+def prefetch_counter(spec: str | None) -> None:
+    """Start building the counter for `spec` in a thread, for `make_counter` to take. gigatoken
+    and tiktoken build their tables in Rust without the GIL (a quarter of a second for
+    o200k_base), so a cold run builds it while it imports the rest and reads the first lines.
+    Not for Hugging Face tokenizers (their own thread pool must not meet a fork)."""
+    if not spec or spec.startswith("hf:"):
+        return
+    with _prefetch_lock:
+        if spec in _prefetched:
+            return
+        box: list = []
+
+        def build() -> None:
+            try:
+                box.append(_new_counter(spec))
+            except BaseException as e:  # noqa: BLE001 - make_counter builds again and raises it there
+                box.append(e)
+
+        thread = threading.Thread(target=build, name="tunelint-tokenizer", daemon=True)
+        _prefetched[spec] = (thread, box)
+        thread.start()
+
+
+def join_prefetch() -> None:
+    """Wait for counters being built: a process must not fork while a thread runs."""
+    with _prefetch_lock:
+        pending = list(_prefetched.values())
+    for thread, _ in pending:
+        thread.join()
+
+
 def make_counter(spec: str):
     """`o200k_base`, `cl100k_base` or `hf:<path to a local tokenizer folder>`."""
+    with _prefetch_lock:
+        pending = _prefetched.pop(spec, None)
+    if pending is not None:
+        thread, box = pending
+        thread.join()
+        if box and not isinstance(box[0], BaseException):
+            return box[0]
+    return _new_counter(spec)
+
+
+def _new_counter(spec: str):
     if spec.startswith("hf:"):
         from .hf_tokens import HFTemplateCounter
 

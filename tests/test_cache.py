@@ -189,3 +189,18 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
     with Linter(jobs=2, use_cache=False) as linter:
         with pytest.raises(BrokenProcessPool):
             linter.results(S, lines(2000, salt=" z"))
+
+
+def test_cache_is_cold_until_a_run_has_stored_lines(tmp_path, monkeypatch):
+    from tunelint.linter.cachedir import cache_is_cold
+
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    assert cache_is_cold()  # no cache yet
+    p = tmp_path / "train.jsonl"
+    p.write_text("\n".join(lines(5)) + "\n")
+    lint(p)
+    assert not cache_is_cold()
+    (tmp_path / "cache" / "lines.sqlite3").write_bytes(b"damaged")
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / "cache" / f"lines.sqlite3{suffix}").unlink(missing_ok=True)
+    assert cache_is_cold()  # a damaged file is replaced: every line will be analysed

@@ -99,3 +99,25 @@ def test_verified_file_replaces_a_damaged_copy(tmp_path, monkeypatch):
     assert tokens.verified_file("o200k_base").read_bytes() == good
     with pytest.raises(tokens.TokenizerUnavailable, match="unknown tokenizer"):
         tokens.verified_file("p50k_base")
+
+
+def test_a_prefetched_counter_is_the_one_make_counter_returns(monkeypatch):
+    """A cold run builds the counter in a thread while it imports the linter: make_counter takes
+    that one (waiting for it), and builds its own after a failed prefetch, so the error is raised
+    where it always was."""
+    built = []
+    real = tokens._new_counter
+    monkeypatch.setattr(tokens, "_new_counter", lambda spec: built.append(spec) or real(spec))
+    tokens.prefetch_counter("o200k_base")
+    tokens.prefetch_counter("o200k_base")  # once per spec
+    tokens.join_prefetch()
+    counter = tokens.make_counter("o200k_base")
+    assert built == ["o200k_base"] and counter.count("Hello, world!") == 4
+    tokens.make_counter("o200k_base")  # taken once: a later call builds anew
+    assert built == ["o200k_base", "o200k_base"]
+    tokens.prefetch_counter("p50k_base")  # not offered: the thread's error is not raised there
+    with pytest.raises(tokens.TokenizerUnavailable):
+        tokens.make_counter("p50k_base")
+    tokens.prefetch_counter(None)
+    tokens.prefetch_counter("hf:/nowhere")  # Hugging Face tokenizers are never built in a thread
+    assert set(tokens._prefetched) == set()

@@ -81,10 +81,8 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
 
 def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
            baseline, write_baseline, no_cache, jobs, stats) -> int:
-    from tunelint.linter import baseline as baseline_mod
-    from tunelint.linter.engine import Linter
-    from tunelint.linter.tokens import TokenizerUnavailable
-    from tunelint.report import counts, render_github, render_json, render_sarif, render_text
+    from tunelint.linter.cachedir import cache_is_cold
+    from tunelint.linter.tokens import TokenizerUnavailable, prefetch_counter
 
     first = Path(paths[0])
     config = load_config(config_path, first if first.exists() else None)
@@ -96,6 +94,13 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
     if ignore:
         cli["ignore"] = tuple(s.strip().upper() for s in ignore.split(",") if s.strip())
     files = expand(paths, config)
+    if files and (no_cache or cache_is_cold()):
+        # every line will be analysed: the tokenizer is built while the linter is imported
+        prefetch_counter(config.settings_for(files[0], cli).tokenizer)
+    from tunelint.linter import baseline as baseline_mod
+    from tunelint.linter.engine import Linter
+    from tunelint.report import counts, render_github, render_json, render_sarif, render_text
+
     progress = _progress_bar(files)
     baseline = baseline or config.baseline
     try:
