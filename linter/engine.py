@@ -124,6 +124,14 @@ class _Workers:
                 _stop_helpers()
 
 
+def _utf8(text: str) -> bytes | None:
+    """The text's UTF-8, or None for a text with a lone surrogate (which UTF-8 cannot hold)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
 def _stop_helpers() -> None:
     """Stop the forkserver and resource-tracker processes multiprocessing keeps after a pool
     (~13 MB each, idle); the next pool starts them again. Private CPython hooks (3.9 to 3.13),
@@ -305,19 +313,28 @@ class Linter:
     def results(self, settings: Settings, texts: list[str], stats: FileStats | None = None) -> list[LineResult]:
         """Line results for `texts`, from the cache or analysed (in parallel when many)."""
         self._new_run()
-        return self._collect(self._start(settings, texts, stats if stats is not None else FileStats()))
+        stats = stats if stats is not None else FileStats()
+        # in batches, pipelined as a file's are: the workers analyse one while this process
+        # stores the one before
+        out: list[LineResult] = []
+        pending: _Work | None = None
+        for i in range(0, len(texts), BATCH):
+            work = self._start(settings, texts[i : i + BATCH], stats)
+            if pending is not None:
+                out += self._collect(pending)
+            pending = work
+        if pending is not None:
+            out += self._collect(pending)
+        return out
 
     def _start(self, settings: Settings, texts: list[str], stats: FileStats,
                data: list[bytes | None] | None = None) -> _Work:
         """Look `texts` up in the cache and start analysing the misses (in the worker pool when
         there are many: `_collect` waits for them). `data`: their UTF-8 bytes where known."""
         cache = self._cache(settings)
-        if not cache:
-            keys = []
-        elif data is None:
-            keys = [cache.key(t) for t in texts]
-        else:
-            keys = [cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data)]
+        if data is None:  # an editor's text: its UTF-8, for the keys and the workers alike
+            data = [_utf8(t) for t in texts]
+        keys = [cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data)] if cache else []
         known = cache.get_many(keys) if cache else {}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
         # identical lines inside the batch are analysed once; known by their cache keys (16
@@ -332,9 +349,9 @@ class Linter:
         todo = [texts[i] for i in first_pos]
         stats.analysed += len(todo)
         stats.cached += len(texts) - len(miss_pos)
-        # lines read from a file are analysed from the UTF-8 bytes they were read as: cheaper to
-        # send to a worker (pickling a text encodes it again) and to parse (`Analyzer._analyze`)
-        send = todo if data is None else [texts[i] if data[i] is None else data[i] for i in first_pos]
+        # lines are analysed from their UTF-8 bytes: cheaper to send to a worker (pickling a
+        # text encodes it again) and to parse (`Analyzer._analyze`)
+        send = [texts[i] if data[i] is None else data[i] for i in first_pos]
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
             computed = self._workers.start(settings, send)
         elif todo:
