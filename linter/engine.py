@@ -100,7 +100,11 @@ class _Workers:
                 # it (0.2 CPU-s on 50k examples, a tenth of this process's own work)
                 self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=initializer,
                                                 initargs=initargs)
-                self.pool.submit(int).result()  # start the workers now, in the frozen heap
+                # Start every worker now: with fork, the first submission forks them all (in the
+                # frozen heap); other start methods spawn a worker per submission that finds none
+                # idle, so one each, without waiting for them to come up
+                for _ in range(self.jobs):
+                    self.pool.submit(int)
             finally:
                 if shared:
                     gc.unfreeze()
