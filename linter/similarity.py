@@ -591,7 +591,6 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @lru_cache(maxsize=64)
-@lru_cache(maxsize=64)  # an index for whole texts and one for prompts ask the same
 def lsh_params(
     threshold: float, num_perm: int, weights: tuple[float, float] = (0.5, 0.5)
 ) -> tuple[int, int]:
