@@ -263,17 +263,10 @@ class Linter:
         return report
 
     def _lint_lines(self, report: FileReport, lines: Iterator[SourceLine], idx: list[DatasetIndex]) -> None:
-        """Batches are pipelined: while the workers analyse one batch, this process reads the
-        next, and stores and indexes the results of the previous one."""
+        """Batch by batch, pipelined (`_pipelined`)."""
         crlf = [0, 0]  # count, first line
-        pending: _Pending | None = None
-        for batch in _batches(lines, crlf):
-            submitted = self._submit(report, batch)
-            if pending is not None:
-                self._finish_batch(report, pending, idx)
-            pending = submitted
-        if pending is not None:
-            self._finish_batch(report, pending, idx)
+        _pipelined(_batches(lines, crlf), lambda batch: self._submit(report, batch),
+                   lambda pending: self._finish_batch(report, pending, idx))
         s = report.settings
         if crlf[0] and s.enabled("TL006"):
             fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
@@ -315,20 +308,13 @@ class Linter:
                 self.progress(ln.size + 1)
 
     def results(self, settings: Settings, texts: list[str], stats: FileStats | None = None) -> list[LineResult]:
-        """Line results for `texts`, from the cache or analysed (in parallel when many)."""
+        """Line results for `texts`, from the cache or analysed (in parallel when many), in
+        pipelined batches as a file's lines are."""
         self._new_run()
         stats = stats if stats is not None else FileStats()
-        # in batches, pipelined as a file's are: the workers analyse one while this process
-        # stores the one before
         out: list[LineResult] = []
-        pending: _Work | None = None
-        for i in range(0, len(texts), BATCH):
-            work = self._start(settings, texts[i : i + BATCH], stats)
-            if pending is not None:
-                out += self._collect(pending)
-            pending = work
-        if pending is not None:
-            out += self._collect(pending)
+        _pipelined((texts[i : i + BATCH] for i in range(0, len(texts), BATCH)),
+                   lambda batch: self._start(settings, batch, stats), lambda work: out.extend(self._collect(work)))
         return out
 
     def _start(self, settings: Settings, texts: list[str], stats: FileStats,
@@ -336,8 +322,8 @@ class Linter:
         """Look `texts` up in the cache and start analysing the misses (in the worker pool when
         there are many: `_collect` waits for them). `data`: their UTF-8 bytes where known."""
         cache = self._cache(settings)
-        if data is None:  # an editor's text: its UTF-8, for the keys and the workers alike
-            data = [_utf8(t) for t in texts]
+        # an editor's text (no bytes read): its UTF-8, for the keys and the workers alike
+        data = [_utf8(t) if b is None else b for t, b in zip(texts, data or [None] * len(texts))]
         keys = [cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data)] if cache else []
         known = cache.get_many(keys) if cache else {}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
@@ -350,16 +336,15 @@ class Linter:
             if ident[i] not in unique:
                 unique[ident[i]] = len(unique)
                 first_pos.append(i)
-        todo = [texts[i] for i in first_pos]
-        stats.analysed += len(todo)
+        stats.analysed += len(first_pos)
         stats.cached += len(texts) - len(miss_pos)
         # lines are analysed from their UTF-8 bytes: cheaper to send to a worker (pickling a
         # text encodes it again) and to parse (`Analyzer._analyze`)
-        send = [texts[i] if data[i] is None else data[i] for i in first_pos]
+        todo = [texts[i] if data[i] is None else data[i] for i in first_pos]
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
-            computed = self._workers.start(settings, send)
+            computed = self._workers.start(settings, todo)
         elif todo:
-            computed = self.analyzer(settings).analyze_many(send)
+            computed = self.analyzer(settings).analyze_many(todo)
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
         return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed)
@@ -402,6 +387,19 @@ class _Work:
 class _Pending:
     batch: list[SourceLine]
     work: _Work
+
+
+def _pipelined(batches: Iterable, start: Callable, finish: Callable) -> None:
+    """`start` each batch, then `finish` the one started before it: the workers analyse one
+    batch while this process reads the next and stores the results of the previous one."""
+    pending = None
+    for batch in batches:
+        started = start(batch)
+        if pending is not None:
+            finish(pending)
+        pending = started
+    if pending is not None:
+        finish(pending)
 
 
 def _batches(lines: Iterator[SourceLine], crlf: list[int]) -> Iterator[list[SourceLine]]:
