@@ -15,7 +15,7 @@ from .example import Example, detect_format
 from .findings import Edit, Fix, Severity, positional_reduce
 from .hf_tokens import ChatTemplateError
 from .locate import Locations, locate
-from .parse import parse_line
+from .parse import parse_line, text_of
 from .profiles import get_profile
 from .rule import RawEdits, ReplaceKey, ReplaceValue, Violation
 from .settings import Settings
@@ -158,7 +158,7 @@ class Analyzer:
     def _resolve(self, line: str | bytes, violations: list[Violation], loc: Locations | None) -> tuple[LineFinding, ...]:
         if not violations:
             return ()
-        text = line if isinstance(line, str) else line.decode("utf-8")
+        text = text_of(line)
         out = []
         for v in violations:
             if loc is None and (v.columns is None or v.related or isinstance(v.fix, (ReplaceValue, ReplaceKey))):

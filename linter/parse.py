@@ -13,12 +13,19 @@ from .rule import RawEdits, Violation
 # A key is an unescaped '"' followed by ':'. Inside a string a '"' is always escaped, so this
 # counts keys exactly; comparing with the parsed object's key count finds duplicate keys that
 # orjson silently resolved (last wins) without running the slow scanner on every line.
-_KEY_RE = re.compile(r'(?<!\\)(?:\\\\)*"\s*:')
-_KEY_RE_BYTES = re.compile(rb'(?<!\\)(?:\\\\)*"\s*:')  # \s: JSON's whitespace is ASCII
+_KEY_RE = r'(?<!\\)(?:\\\\)*"\s*:'
+_WS_COLON = r'"[ \t\r]+:'  # a key written with blanks before its colon
+# the duplicate-key patterns for a text and for UTF-8 bytes (\s: JSON's whitespace is ASCII):
+# (escaped quote, blanks-before-colon, key, key end)
+_DUP_PATTERNS = {
+    str: ("\\u0022", re.compile(_WS_COLON), re.compile(_KEY_RE), '":'),
+    bytes: (b"\\u0022", re.compile(_WS_COLON.encode()), re.compile(_KEY_RE.encode()), b'":'),
+}
 
 
-_WS_COLON = re.compile(r'"[ \t\r]+:')
-_WS_COLON_BYTES = re.compile(rb'"[ \t\r]+:')
+def text_of(line: str | bytes) -> str:
+    """A line's text, from its text or its (valid) UTF-8 bytes."""
+    return line if isinstance(line, str) else line.decode("utf-8")
 
 
 def _count_keys(o: object) -> int:
@@ -41,13 +48,13 @@ def parse_line(line: str | bytes) -> tuple[object, list[Violation]]:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as e:
         if isinstance(line, bytes):  # reported from the text: positions count characters
-            return parse_line(line.decode("utf-8"))
+            return parse_line(text_of(line))
         if not line.strip():
             return None, [Violation("blank line", columns=(0, len(line)), code="TL007",
                                     fix=RawEdits((Edit(-1, -1, None),), "Delete the blank line"))]
         return None, diagnose(line, e)
     if isinstance(obj, (dict, list)) and _may_have_duplicate_keys(line, obj):
-        dups = duplicate_keys(line if isinstance(line, str) else line.decode("utf-8"))
+        dups = duplicate_keys(text_of(line))
         if dups:
             return obj, dups
     return obj, []
@@ -58,13 +65,10 @@ def _may_have_duplicate_keys(line: str | bytes, obj: object) -> bool:
     key as `"key":` and escapes quotes inside strings the same way the line does, so when the
     line writes keys without a space before the colon, both hold the same number of `":` unless
     the line has more keys than the parsed object, i.e. duplicates (orjson keeps the last)."""
-    if isinstance(line, bytes):
-        if b"\\u0022" in line or _WS_COLON_BYTES.search(line):
-            return _count_keys(obj) != len(_KEY_RE_BYTES.findall(line))
-        return line.count(b'":') != orjson.dumps(obj).count(b'":')
-    if "\\u0022" in line or _WS_COLON.search(line):
-        return _count_keys(obj) != len(_KEY_RE.findall(line))
-    return line.count('":') != orjson.dumps(obj).count(b'":')
+    escaped_quote, ws_colon, key, key_end = _DUP_PATTERNS[type(line)]
+    if escaped_quote in line or ws_colon.search(line):
+        return _count_keys(obj) != len(key.findall(line))
+    return line.count(key_end) != orjson.dumps(obj).count(b'":')
 
 
 def duplicate_keys(text: str) -> list[Violation]:
