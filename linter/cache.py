@@ -16,6 +16,7 @@ from pathlib import Path
 import xxhash
 
 from .analyze import LineResult
+from .cachedir import LINES_DB, cache_dir, is_empty
 
 SCHEMA_VERSION = "8"  # bump when what a line analyses to changes within a release
 MAX_LINES = 1_000_000  # entries kept (~0.7 KB each); TUNELINT_CACHE_MAX_LINES overrides
@@ -41,7 +42,7 @@ class LineCache:
         from . import __version__
 
         directory.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(directory / "lines.sqlite3", timeout=30, isolation_level=None)
+        self.db = sqlite3.connect(directory / LINES_DB, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # A cache need not survive a power cut: no fsync (commits and WAL checkpoints were half
         # the cost of a cold run's writes). A file damaged anyway is replaced (`open_cache`).
@@ -73,7 +74,7 @@ class LineCache:
         found: dict[bytes, LineResult] = {}
         if self._empty is None:
             try:
-                self._empty = self.db.execute("SELECT 1 FROM results LIMIT 1").fetchone() is None
+                self._empty = is_empty(self.db)
             except sqlite3.Error:
                 self._empty = False
         if self._empty:  # a cold run looks nothing up (a line it meets twice is analysed twice)
@@ -125,8 +126,6 @@ class LineCache:
 
 def open_cache(fingerprint: str) -> LineCache | None:
     """The cache, or None when it cannot be opened (read-only home, full disk): linting goes on."""
-    from .cachedir import cache_dir
-
     directory = cache_dir()
     try:
         return LineCache(directory, fingerprint)
@@ -135,7 +134,7 @@ def open_cache(fingerprint: str) -> LineCache | None:
     except sqlite3.DatabaseError:  # not a database (any more): start a new one
         try:
             for suffix in ("", "-wal", "-shm"):
-                (directory / f"lines.sqlite3{suffix}").unlink(missing_ok=True)
+                (directory / f"{LINES_DB}{suffix}").unlink(missing_ok=True)
             return LineCache(directory, fingerprint)
         except (OSError, sqlite3.Error):
             return None
