@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE))
 import datagen  # noqa: E402
 from _proc import children as _children  # noqa: E402
 from _proc import pss_kb as _pss_kb  # noqa: E402
+from _tunelint import python_of, source  # noqa: E402
 
 TARGETS = {"cold_vs_cookbook": 0.5, "warm_vs_together": 1.5, "peak_mb": 300}
 
@@ -143,35 +144,6 @@ def best_run(runs: list[Run]) -> Run:
 def tunelint_command() -> list[str]:
     script = Path(sys.executable).with_name("tunelint")
     return [str(script)] if script.exists() else [sys.executable, "-m", "tunelint"]
-
-
-def tunelint_source(python: str) -> str:
-    """Where the tunelint being timed comes from, and its git commit when it is a checkout."""
-    code = "import os, tunelint; print(os.path.dirname(os.path.dirname(tunelint.__file__)))"
-    try:
-        where = subprocess.run(  # not from the repo root, where `import tunelint` finds ./tunelint
-            [python, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tempfile.gettempdir(),
-        )
-        root = where.stdout.strip()
-        if not root:
-            return "?"
-        rev = subprocess.run(
-            ["git", "-C", root, "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return (
-            f"{root} @ {rev.stdout.strip()}"
-            if rev.returncode == 0
-            else f"{root} (not a git checkout)"
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "?"
 
 
 def python_has(python: str, module: str) -> bool:
@@ -534,7 +506,7 @@ def main() -> int:
         together = None
     tl = shlex.split(args.tunelint) if args.tunelint else tunelint_command()
     bench = Bench(args, tl, together)
-    bench.source = tunelint_source(sys.executable)
+    bench.source = source(python_of(tl))
     bench.busy_before = cpu_busy()
     if bench.busy_before is not None and bench.busy_before > 10:
         say(f"note: {bench.busy_before:.0f}% of the CPUs busy with other work: noisy timings")
