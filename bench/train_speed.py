@@ -204,10 +204,10 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
     `fused_loss` keeps TRL's fused LM-head loss (what run.py uses on a GPU) instead of the
     trained-positions loss run.py uses on a CPU (trainer/loss.py)."""
     import trl
-    from tunelint.trainer import run as run_mod
-    from tunelint.trainer.settings import resolve
 
     from tunelint.config import load_config
+    from tunelint.trainer import run as run_mod
+    from tunelint.trainer.settings import resolve
 
     data = a.data
     config = load_config(None, Path(data).resolve().parent)  # as the CLI does
