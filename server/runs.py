@@ -2,7 +2,8 @@
 own process group (never in the server), its JSON-line events drive work-done progress, cancel
 interrupts it and escalates, and the finished run's results are read back for the editor.
 
-Runs live under `.tunelint/runs/<time>/` in the workspace."""
+Runs live under `.tunelint/runs/<time>/` in the workspace; their layout and events are the run
+contract (trainer/contract.py), which this module reads and never restates."""
 
 from __future__ import annotations
 
@@ -11,16 +12,27 @@ import json
 import os
 import signal
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
-RUNS_DIR = Path(".tunelint") / "runs"
+from tunelint.trainer.contract import End, ExampleResult, Metrics, RunConfig, RunLayout, parse_event, run_dirs
+
 STOP_GRACE_S = 10.0  # SIGINT → SIGTERM after this; SIGTERM → SIGKILL after as long again
 
 
 class RunRefused(ValueError):
-    """A launch that must not happen (another run, errors in the data, paths outside)."""
+    """A launch that must not happen (another run, errors in the data, bad settings, paths outside)."""
+
+
+class EditorNotes(TypedDict, total=False):
+    """`editor.json` in a run the server launched: what it knew at launch."""
+
+    kind: str  # train | eval
+    train: str  # the training file
+    target: str  # eval: the run evaluated
+    validation: str | None  # the file whose lines the results are shown on
+    validation_digest: str | None  # its digest then: results on a changed file are stale
 
 
 @dataclass
@@ -28,11 +40,15 @@ class Results:
     """A finished run's results, as the editor shows them."""
 
     run_dir: Path
-    metrics: dict
-    config: dict
-    by_line: dict[int, dict] = field(default_factory=dict)  # validation line → eval record
+    metrics: Metrics
+    config: RunConfig | dict
+    by_line: dict[int, ExampleResult] = field(default_factory=dict)  # validation line → its result
     validation: str | None = None
     validation_digest: str | None = None
+
+    @property
+    def layout(self) -> RunLayout:
+        return RunLayout(self.run_dir)
 
     @property
     def summary(self) -> str:
@@ -59,55 +75,43 @@ def digest(path: str) -> str | None:
         return None
 
 
-EDITOR_NOTES = "editor.json"  # what the server knew at launch: the validation file and its digest
-
-
-def _editor_notes(run_dir: Path) -> dict:
+def _editor_notes(run: RunLayout) -> EditorNotes:
     try:
-        return json.loads((run_dir / EDITOR_NOTES).read_text())
+        return json.loads(run.editor_notes.read_text())
     except (OSError, json.JSONDecodeError):
         return {}
 
 
-def write_editor_notes(run_dir: Path, notes: dict) -> None:
-    if run_dir.is_dir():
-        (run_dir / EDITOR_NOTES).write_text(json.dumps(notes, indent=1) + "\n")
+def write_editor_notes(run_dir: Path, notes: EditorNotes) -> None:
+    run = RunLayout(run_dir)
+    if run.path.is_dir():
+        run.editor_notes.write_text(json.dumps(notes, indent=1) + "\n")
 
 
 def load_results(run_dir: Path) -> Results | None:
-    notes = _editor_notes(run_dir)
-    try:
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        config = json.loads((run_dir / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        if notes.get("kind") != "eval" or not (run_dir / "eval_results.jsonl").is_file():
+    run = RunLayout(run_dir)
+    notes = _editor_notes(run)
+    metrics, config = run.read_metrics(), run.read_config()
+    if metrics is None or config is None:
+        if notes.get("kind") != "eval" or not run.eval_results.is_file():
             return None
         metrics, config = {"model": notes.get("target", "?"), "method": "evaluation", "status": "completed"}, {}
-    editor = _editor_notes(run_dir)
-    res = Results(run_dir, metrics, config, validation=editor.get("validation", config.get("validation")),
-                  validation_digest=editor.get("validation_digest"))
-    try:
-        for line in (run_dir / "eval_results.jsonl").read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line)
-            res.by_line[int(rec["line"])] = rec
-    except (OSError, json.JSONDecodeError, KeyError, ValueError):
-        pass
+    res = Results(run.path, metrics, config, validation=notes.get("validation", config.get("validation")),
+                  validation_digest=notes.get("validation_digest"))
+    res.by_line = {rec.line: rec for rec in run.read_eval_results()}
     return res
 
 
 def latest_results(root: Path) -> Results | None:
-    runs = root / RUNS_DIR
-    if not runs.is_dir():
-        return None
-    for run in sorted((p for p in runs.iterdir() if p.is_dir()), reverse=True):
-        res = load_results(run)
+    for run in run_dirs(root):
+        res = load_results(run.path)
         if res is not None:
             return res
     return None
 
 
 class Job:
-    """One trainer subprocess."""
+    """One trainer subprocess (`tunelint train` or `tunelint eval`), its events on its stdout."""
 
     def __init__(self, kind: str, run_dir: Path, argv: list[str]):
         self.kind = kind
@@ -126,17 +130,32 @@ class Job:
         code = await self.proc.wait()
         return code
 
+    @classmethod
+    def training(cls, train: str, validation: str | None, run: RunLayout, force: bool) -> Job:
+        """`tunelint train` into `run`, with the settings file the server wrote there."""
+        argv = [sys.executable, "-m", "tunelint", "train", train, "-o", str(run.path), "--settings", str(run.settings),
+                "--events", "-"]
+        if validation:
+            argv += ["--validation", validation]
+        if force:
+            argv.append("--force")
+        return cls("train", run.path, argv)
+
+    @classmethod
+    def evaluation(cls, target: RunLayout, data: str, run: RunLayout) -> Job:
+        """`tunelint eval` of the training run `target` on `data`, into `run`."""
+        return cls("eval", run.path, [sys.executable, "-m", "tunelint", "eval", str(target.path), "--data", data,
+                                      "-o", str(run.path), "--events", "-"])
+
     async def _read_events(self, on_event) -> None:
         assert self.proc and self.proc.stdout
         async for raw in self.proc.stdout:
-            try:
-                ev = json.loads(raw)
-            except ValueError:
+            ev = parse_event(raw)
+            if ev is None:
                 continue
-            if isinstance(ev, dict) and "event" in ev:
-                if ev["event"] == "end":
-                    self.status = ev.get("status")
-                on_event(ev)
+            if isinstance(ev, End):
+                self.status = ev.status
+            on_event(ev)
 
     async def _read_stderr(self) -> None:
         assert self.proc and self.proc.stderr
@@ -183,34 +202,3 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except OSError:
             pass
-
-
-def train_argv(train: str, validation: str | None, run_dir: Path, settings: dict, force: bool) -> list[str]:
-    argv = [sys.executable, "-m", "tunelint", "train", train, "-o", str(run_dir), "--events", "-"]
-    if validation:
-        argv += ["--validation", validation]
-    flags = {"model": "--model", "method": "--method", "epochs": "--epochs", "maxSteps": "--max-steps",
-             "max_steps": "--max-steps", "learningRate": "--learning-rate", "learning_rate": "--learning-rate",
-             "maxLength": "--max-length", "max_length": "--max-length", "batchSize": "--batch-size",
-             "batch_size": "--batch-size"}
-    for key, flag in flags.items():
-        value = settings.get(key)
-        if value is not None and value != "":
-            argv += [flag, str(value)]
-    if force:
-        argv.append("--force")
-    return argv
-
-
-def eval_argv(target: str, data: str, out_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "tunelint", "eval", target, "--data", data, "-o", str(out_dir), "--events", "-"]
-
-
-def new_run_dir(root: Path, kind: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = root / RUNS_DIR / (stamp if kind == "train" else f"{stamp}-eval")
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path

@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from tunelint.trainer.contract import (
+    EXIT_CANCELLED,
+    EXIT_OK,
+    Eval,
+    Event,
+    ExampleResult,
+    RunLayout,
+    Step,
+    latest_training_run,
+    new_run_dir,
+)
+from tunelint.trainer.settings import Source, TrainError, TrainSettings, resolve_sources, write_settings_file
+
 from .convert import path_to_uri
 from .documents import utf16_len
-from .runs import (Job, Results, RunRefused, digest, eval_argv, latest_results, load_results, new_run_dir,
-                   train_argv, write_editor_notes)
+from .runs import EditorNotes, Job, Results, RunRefused, digest, latest_results, load_results, write_editor_notes
 
 if TYPE_CHECKING:
     from .main import TunelintServer
@@ -26,6 +39,26 @@ CMD_SHOW_RUN = "tunelint.showRun"
 KIND_TRAIN = "source.tunelint.train"
 KIND_EVALUATE = "source.tunelint.evaluate"
 WORST_DEFAULT = 5
+COMMAND_OPTIONS = ("force", "validation")  # tunelint.train's options that are not training settings
+
+
+def train_settings(config_train: Mapping, editor: object, command: Mapping | None = None) -> TrainSettings:
+    """The settings a fine-tune from the editor runs with: the config's `[tool.tunelint.train]`,
+    then the editor's `tunelint.train` settings, then the command's own options (camelCase, as
+    the editor's). Every key is checked against TrainSettings before anything is launched: a bad
+    or unknown one is a RunRefused that names it, shown in the editor. An editor setting that is
+    null or "" is not set (VS Code's way of clearing one)."""
+    if editor is None:
+        editor = {}
+    if isinstance(editor, Mapping):
+        editor = {k: v for k, v in editor.items() if v != ""}
+    command = {k: v for k, v in (command or {}).items() if k not in COMMAND_OPTIONS}
+    try:
+        return resolve_sources(Source("[tool.tunelint.train]", config_train),
+                               Source("tunelint.train settings", editor, "camel"),  # type: ignore[arg-type]
+                               Source("tunelint.train command", command, "camel"))
+    except TrainError as e:
+        raise RunRefused(f"cannot fine-tune: {e}") from None
 
 
 class Training:
@@ -35,6 +68,7 @@ class Training:
         self.task: asyncio.Task | None = None
         self.results: Results | None = None
         self.token_seq = 0
+        self._digests: dict[str, tuple[object, int, str]] = {}  # uri → (document, version, digest of its text)
 
     # -- state -------------------------------------------------------------------------------
 
@@ -79,13 +113,16 @@ class Training:
             raise RunRefused("no training file: open one, or name it in [tool.tunelint.splits]")
         validation = opts.get("validation")
         validation = self._inside(validation) if validation else next(iter(self.split_files("validation")), None)
+        settings = self.settings(opts)
         await self._refuse_errors([p for p in (train, validation) if p], bool(opts.get("force")))
-        run_dir = new_run_dir(self.root, "train")
-        settings = {**self.ls.train_settings(), **{k: v for k, v in opts.items() if k not in ("force", "validation")}}
-        argv = train_argv(train, validation, run_dir, settings, bool(opts.get("force")))
-        notes = {"kind": "train", "train": train, "validation": validation,
-                 "validation_digest": digest(validation) if validation else None}
-        return self._launch(Job("train", run_dir, argv), notes, f"Fine-tuning {os.path.basename(train)}")
+        self._refuse_if_running()
+        run = RunLayout(new_run_dir(self.root, "train"))
+        run.path.mkdir(parents=True)
+        write_settings_file(run.settings, settings)  # the trainer reads them: one file, every key resolved
+        notes: EditorNotes = {"kind": "train", "train": train, "validation": validation,
+                              "validation_digest": digest(validation) if validation else None}
+        return self._launch(Job.training(train, validation, run, bool(opts.get("force"))), notes,
+                            f"Fine-tuning {os.path.basename(train)}")
 
     async def evaluate(self, args: list) -> dict:
         data = self._path_arg(args) or next(iter(self.split_files("validation")), None)
@@ -95,9 +132,10 @@ class Training:
         if last is None:
             raise RunRefused("no finished fine-tune to evaluate: run tunelint.train first")
         await self._refuse_errors([data], False)
-        run_dir = new_run_dir(self.root, "eval")
-        notes = {"kind": "eval", "target": str(last), "validation": data, "validation_digest": digest(data)}
-        return self._launch(Job("eval", run_dir, eval_argv(str(last), data, run_dir)), notes,
+        run = RunLayout(new_run_dir(self.root, "eval"))
+        notes: EditorNotes = {"kind": "eval", "target": str(last.path), "validation": data,
+                              "validation_digest": digest(data)}
+        return self._launch(Job.evaluation(last, data, run), notes,
                             f"Evaluating {last.name} on {os.path.basename(data)}")
 
     async def cancel(self, args: list | None = None) -> dict:
@@ -110,7 +148,7 @@ class Training:
         res = self.results
         if res is None:
             raise RunRefused("no run yet")
-        target = res.run_dir / "loss.png"
+        target = res.layout.plot
         uri = path_to_uri(str(target if target.is_file() else res.run_dir))
         try:
             await self.ls.window_show_document_async(types.ShowDocumentParams(uri=uri, external=not target.is_file()))
@@ -120,14 +158,12 @@ class Training:
 
     # -- launching ---------------------------------------------------------------------------
 
-    def _last_training_run(self) -> Path | None:
-        runs = self.root / ".tunelint" / "runs"
-        if not runs.is_dir():
-            return None
-        for run in sorted(runs.iterdir(), reverse=True):
-            if (run / "config.json").is_file() and ((run / "adapter").is_dir() or (run / "model").is_dir()):
-                return run
-        return None
+    def settings(self, command: Mapping | None = None) -> TrainSettings:
+        """The training settings now (see `train_settings`); RunRefused naming a bad key."""
+        return train_settings(self.ls.project.config.train, self.ls.editor_options.get("train"), command)
+
+    def _last_training_run(self) -> RunLayout | None:
+        return latest_training_run(self.root)
 
     async def _refuse_errors(self, paths: list[str], force: bool) -> None:
         if force:
@@ -145,10 +181,13 @@ class Training:
             shown = "; ".join(f"{os.path.basename(f.path)}:{f.line} {f.code} {f.message}" for f in errors[:5])
             raise RunRefused(f"the data has {len(errors)} error(s), fix them or run with force: {shown}")
 
-    def _launch(self, job: Job, notes: dict, title: str) -> dict:
+    def _refuse_if_running(self) -> None:
         if self.job is not None and self.job.running():
             raise RunRefused(f"a {self.job.kind} run is already in progress ({self.job.run_dir.name}); "
                              "cancel it first (tunelint.cancel)")
+
+    def _launch(self, job: Job, notes: EditorNotes, title: str) -> dict:
+        self._refuse_if_running()
         self.job = job
         self.task = asyncio.get_running_loop().create_task(self._run(job, notes, title))
         asyncio.get_running_loop().create_task(self._refresh_lenses())  # "Fine-tune" becomes "Cancel run"
@@ -162,7 +201,7 @@ class Training:
             except Exception:
                 pass
 
-    async def _run(self, job: Job, notes: dict, title: str) -> None:
+    async def _run(self, job: Job, notes: EditorNotes, title: str) -> None:
         ls = self.ls
         self.token_seq += 1
         token = f"tunelint-run-{self.token_seq}"
@@ -182,21 +221,21 @@ class Training:
             progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0,
                                                               message="starting"))
 
-        def on_event(ev: dict) -> None:
+        def on_event(ev: Event) -> None:
             if not supports:
                 return
-            if ev["event"] == "step":
-                pct = int(100 * (ev.get("progress") or 0))
-                msg = f"step {ev.get('step')}/{ev.get('total_steps')}"
-                if ev.get("loss") is not None:
-                    msg += f" · loss {ev['loss']:.3f}"
-                if ev.get("eta_s") is not None:
-                    msg += f" · ETA {int(ev['eta_s'])}s"
+            if isinstance(ev, Step):
+                pct = int(100 * (ev.progress or 0))
+                msg = f"step {ev.step}/{ev.total_steps}"
+                if ev.loss is not None:
+                    msg += f" · loss {ev.loss:.3f}"
+                if ev.eta_s is not None:
+                    msg += f" · ETA {int(ev.eta_s)}s"
                 progress.report(token, types.WorkDoneProgressReport(message=msg, percentage=min(pct, 100)))
-            elif ev["event"] == "eval":
-                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating ({ev.get('phase')})"))
-            elif ev["event"] == "example":
-                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating line {ev.get('line')}"))
+            elif isinstance(ev, Eval):
+                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating ({ev.phase})"))
+            elif isinstance(ev, ExampleResult):
+                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating line {ev.line}"))
 
         code = None
         try:
@@ -204,7 +243,8 @@ class Training:
         except Exception as e:
             ls.log(f"tunelint: could not start the {job.kind} run: {e}", types.MessageType.Error)
         finally:
-            status = "cancelled" if job.cancelled or code == 130 else ("completed" if code == 0 else "failed")
+            status = ("cancelled" if job.cancelled or code == EXIT_CANCELLED
+                      else "completed" if code == EXIT_OK else "failed")
             if supports:
                 progress.end(token, types.WorkDoneProgressEnd(message=f"{job.kind} {status}"))
             write_editor_notes(job.run_dir, notes)
@@ -243,13 +283,19 @@ class Training:
         res = self.results
         if res is None or not res.validation or os.path.abspath(res.validation) != os.path.abspath(src.path):
             return None
-        if src.doc is not None:
+        current = self._text_digest(src) if src.doc is not None else digest(src.path)
+        return res, current != res.validation_digest
+
+    def _text_digest(self, src: Source) -> str:
+        """The open document's digest, made once per version (hints and lenses ask on every edit)."""
+        doc = src.doc
+        cached = self._digests.get(doc.uri)
+        if cached is None or cached[0] is not doc or cached[1] != doc.version:
             import hashlib
 
-            current = hashlib.blake2b(src.doc.text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        else:
-            current = digest(src.path)
-        return res, current != res.validation_digest
+            text = doc.text.encode("utf-8", "surrogatepass")
+            cached = self._digests[doc.uri] = (doc, doc.version, hashlib.blake2b(text, digest_size=16).hexdigest())
+        return cached[2]
 
     def hints(self, src: Source, rng: types.Range) -> list[types.InlayHint]:
         got = self.results_for(src)
@@ -259,12 +305,12 @@ class Training:
         out = []
         for n in range(max(rng.start.line, 0), min(rng.end.line, src.doc.content_lines - 1) + 1):
             rec = res.by_line.get(n + 1)
-            if rec is None or rec.get("loss") is None:
+            if rec is None or rec.loss is None:
                 continue
-            label = f"loss {rec['loss']:.2f}"
-            if rec.get("loss_base") is not None:
-                label += f" ← {rec['loss_base']:.2f}"
-            if rec.get("exact_match"):
+            label = f"loss {rec.loss:.2f}"
+            if rec.loss_base is not None:
+                label += f" ← {rec.loss_base:.2f}"
+            if rec.exact_match:
                 label += " ✓"
             if stale:
                 label += " (stale)"
@@ -281,12 +327,12 @@ class Training:
         rec = res.by_line.get(line + 1)
         if rec is None:
             return None
-        loss = f"{rec['loss']:.3f}" if rec.get("loss") is not None else "?"
-        base = f"{rec['loss_base']:.3f}" if rec.get("loss_base") is not None else "?"
+        loss = f"{rec.loss:.3f}" if rec.loss is not None else "?"
+        base = f"{rec.loss_base:.3f}" if rec.loss_base is not None else "?"
         return (f"**Last run** `{res.run_dir.name}`{' (stale: the file changed since)' if stale else ''}: "
-                f"loss {loss} (before {base}), exact match {'yes' if rec.get('exact_match') else 'no'}, "
-                f"token F1 {rec.get('token_f1', 0):.2f}\n\n**Generated**\n```text\n{rec.get('generation', '')}\n```\n"
-                f"**Reference**\n```text\n{rec.get('reference', '')}\n```")
+                f"loss {loss} (before {base}), exact match {'yes' if rec.exact_match else 'no'}, "
+                f"token F1 {rec.token_f1 or 0:.2f}\n\n**Generated**\n```text\n{rec.generation or ''}\n```\n"
+                f"**Reference**\n```text\n{rec.reference or ''}\n```")
 
     def diagnostics(self, src: Source, worst: int) -> list[types.Diagnostic]:
         """Information diagnostics on the examples the fine-tuned model does worst on."""
@@ -294,10 +340,10 @@ class Training:
         if got is None or src.doc is None or worst <= 0:
             return []
         res, stale = got
-        ranked = sorted((r for r in res.by_line.values() if r.get("loss") is not None), key=lambda r: -r["loss"])
+        ranked = sorted((r for r in res.by_line.values() if r.loss is not None), key=lambda r: -r.loss)
         out = []
         for rank, rec in enumerate(ranked[:worst], 1):
-            n = rec["line"] - 1
+            n = rec.line - 1
             if n >= src.doc.content_lines:
                 continue
             line = src.doc.lines[n].rstrip("\r")
@@ -305,8 +351,8 @@ class Training:
                 range=types.Range(start=types.Position(line=n, character=0),
                                   end=types.Position(line=n, character=utf16_len(line))),
                 severity=types.DiagnosticSeverity.Information, source="tunelint", code="run",
-                message=f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec['loss']:.3f}"
-                        + (f" (before {rec['loss_base']:.3f})" if rec.get("loss_base") is not None else "")
+                message=f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec.loss:.3f}"
+                        + (f" (before {rec.loss_base:.3f})" if rec.loss_base is not None else "")
                         + (" — stale: the file changed since the run" if stale else "")))
         return out
 
@@ -317,8 +363,12 @@ class Training:
         running = self.job is not None and self.job.running()
         out = []
         if split == "train":
-            s = self.ls.train_settings()
-            title = "$(stop) Cancel run" if running else f"▶ Fine-tune ({s.get('model', 'tiny')}, {s.get('method', 'lora')})"
+            try:
+                s = self.settings()
+                what = f"{s.model}, {s.method}"
+            except RunRefused:
+                what = "the train settings need fixing"
+            title = "$(stop) Cancel run" if running else f"▶ Fine-tune ({what})"
             out.append(types.CodeLens(range=zero, command=types.Command(
                 title=title, command=CMD_CANCEL if running else CMD_TRAIN, arguments=[] if running else [uri])))
             if self.results is not None and self.results.metrics.get("method") != "evaluation":

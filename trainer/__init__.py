@@ -1,2 +1,3 @@
 """tunelint's trainer: runs in its own process (`tunelint train` / `tunelint eval`), builds on
-transformers, TRL's SFTTrainer and peft. Nothing here is imported by the linter or the server."""
+transformers, TRL's SFTTrainer and peft. The linter never imports it; the server imports only its
+torch-free modules: `contract` (the run folder and its events) and `settings` (TrainSettings)."""

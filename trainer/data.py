@@ -3,8 +3,27 @@
 The mask is template-agnostic: the conversation is rendered once with the model's chat template;
 each trained assistant turn spans from the end of the prompt rendered with the generation prompt
 to the end of the conversation rendered up to and including that turn, cut after its end-of-turn
-token — so the end-of-turn token is trained, whatever the template. Turns with `weight: 0` are not trained. Labels are -100 by
-position, never by token id, so pad == eos is harmless.
+token — so the end-of-turn token is trained, whatever the template. Turns with `weight: 0` are
+not trained. Labels are -100 by position, never by token id, so pad == eos is harmless.
+
+The linter counts the same tokens without transformers (`tunelint.linter.hf_tokens`, for `hf:`
+tokenizers: the trainable count and TL702), by the same method; on templates whose conversation
+prefixes render as prefixes the two mark the same tokens (tests/trainer/test_spans.py). They are
+two on purpose: this one marks the ids transformers itself renders and tokenizes, with whatever
+tokenizer transformers loads (slow ones too), while the linter needs a `tokenizer.json` and
+renders templates in its own Jinja environment so that the linter and the server never import
+transformers. Where they differ:
+
+* templates with `{% generation %}` blocks: the linter takes the blocks, this the prefix renders
+  (the same tokens on the tiny model's template: tests/trainer/test_masks.py);
+* the end of a turn: here the tokenizer's EOS (without one in the turn, its text up to trailing
+  whitespace); the linter also stops at generation_config.json's stop tokens and at special
+  tokens named like an end (`<|eot_id|>`, `<end_of_turn>`);
+* templates that render earlier turns differently once the conversation goes on (Mistral's
+  system prompt in the last user turn): here the turn is its text content, found in the render
+  (string contents only); the linter starts it after the generation prompt's tail, so it also
+  trains what the template writes before the content (the space after `[/INST]`), and finds the
+  text parts of list contents.
 """
 
 from __future__ import annotations
@@ -16,11 +35,15 @@ import orjson
 from tunelint.linter.convert import ConvertError, to_chat
 from tunelint.linter.example import detect_format
 
+from .contract import EXIT_DATA
 from .settings import TrainError
 
 
 @dataclass
-class Example:
+class TrainingExample:
+    """One example as the trainer takes it: chat messages (other formats converted), its tools,
+    and where it is in its file. (`tunelint.linter.example.Example` is one line as the rules see it.)"""
+
     line: int  # 1-based line in the source file
     messages: list[dict]
     tools: list | None = None
@@ -39,7 +62,7 @@ class Encoded:
         return sum(1 for x in self.labels if x != -100)
 
 
-def load_examples(path: str) -> list[Example]:
+def load_examples(path: str) -> list[TrainingExample]:
     """Chat examples (other formats converted) with their line numbers. Never writes the file."""
     out = []
     try:
@@ -50,7 +73,8 @@ def load_examples(path: str) -> list[Example]:
                 try:
                     obj = orjson.loads(raw)
                 except orjson.JSONDecodeError as e:
-                    raise TrainError(f"{path}:{number}: invalid JSON ({e.msg}); run `tunelint check {path}`", 1) from None
+                    raise TrainError(f"{path}:{number}: invalid JSON ({e.msg}); run `tunelint check {path}`",
+                                     EXIT_DATA) from None
                 fmt = detect_format(obj) if isinstance(obj, dict) else None
                 if fmt is None or fmt == "preference" or fmt == "text":
                     raise TrainError(f"{path}:{number}: not a chat, ShareGPT, Alpaca or prompt/completion example "
@@ -59,7 +83,7 @@ def load_examples(path: str) -> list[Example]:
                     chat = to_chat(obj, fmt)
                 except ConvertError as e:
                     raise TrainError(f"{path}:{number}: {e}", 1) from None
-                out.append(Example(number, chat["messages"], obj.get("tools")))
+                out.append(TrainingExample(number, chat["messages"], obj.get("tools")))
     except FileNotFoundError:
         raise TrainError(f"{path}: no such file") from None
     if not out:
@@ -72,7 +96,7 @@ def _render(tokenizer, messages, tools, generation_prompt: bool = False) -> str:
                                          add_generation_prompt=generation_prompt)
 
 
-def trained_spans(tokenizer, ex: Example, full: str) -> list[tuple[int, int]]:
+def trained_spans(tokenizer, ex: TrainingExample, full: str) -> list[tuple[int, int]]:
     """Character spans of the trained assistant turns in the rendered conversation."""
     spans = []
     cursor = 0
@@ -102,7 +126,7 @@ def trained_spans(tokenizer, ex: Example, full: str) -> list[tuple[int, int]]:
     return spans
 
 
-def encode(tokenizer, ex: Example, max_length: int) -> Encoded:
+def encode(tokenizer, ex: TrainingExample, max_length: int) -> Encoded:
     try:
         full = _render(tokenizer, ex.messages, ex.tools)
     except Exception as e:  # the template's own error, e.g. roles must alternate

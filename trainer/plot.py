@@ -17,9 +17,9 @@ def plot_losses(history: list[dict], path: Path, dry_run: bool) -> Path | None:
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     if train:
-        ax.plot(*zip(*train), label="train loss")
+        ax.plot(*zip(*train, strict=True), label="train loss")
     if evals:
-        ax.plot(*zip(*evals), "o-", label="eval loss")
+        ax.plot(*zip(*evals, strict=True), "o-", label="eval loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (assistant tokens)")
     ax.set_title("tunelint fine-tune" + (" (DRY RUN, tiny model)" if dry_run else ""))

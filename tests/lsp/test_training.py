@@ -112,3 +112,47 @@ def _cmdline_has(pid: str, needle: str) -> bool:
             return needle.encode() in f.read()
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("client", ["vscode-push"], indirect=True)
+async def test_a_bad_train_setting_is_refused_before_launch_naming_the_key(client):
+    ws = client.workspace
+    dataset(ws)
+    client.set_configuration({"train": {**TRAIN_SETTINGS, "loraR": 0}}, section="tunelint")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    train_uri = open_doc(client, ws / "train.jsonl")
+    cmd = await lens_command(client, train_uri, "tunelint.train")
+    assert "settings need fixing" in cmd.title
+    with pytest.raises(Exception, match="`loraR` must be a positive integer"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.train",
+                                                                                arguments=[train_uri]))
+    assert not (ws / ".tunelint" / "runs").exists()  # nothing launched, no run folder
+    with pytest.raises(Exception, match="unknown key 'epoch'"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="tunelint.train", arguments=[train_uri, {"loraR": 4, "epoch": 1}]))
+
+
+@pytest.mark.parametrize("client", ["vscode-push"], indirect=True)
+async def test_every_editor_setting_reaches_the_trainer_through_one_settings_file(client):
+    ws = client.workspace
+    dataset(ws)
+    editor = {**TRAIN_SETTINGS, "maxSteps": 2, "loraR": 4, "loraAlpha": 8, "evalMaxNewTokens": 4, "seed": 3}
+    client.set_configuration({"train": editor}, section="tunelint")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    train_uri = open_doc(client, ws / "train.jsonl")
+    for _ in range(40):  # the server has the new settings once the lens shows them
+        if "tiny, full" in (await lens_command(client, train_uri, "tunelint.train")).title:
+            break
+        await asyncio.sleep(0.25)
+    started = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="tunelint.train", arguments=[train_uri, {"batchSize": 2}]))
+    await wait_for(lambda: any(getattr(v, "kind", None) == "end" for v in progress_of(client)))
+    from tunelint.trainer.contract import RunLayout
+
+    run = RunLayout(started["run_dir"])
+    await wait_for(lambda: run.config.is_file())
+    settings = run.read_config()["settings"]
+    assert settings == json.loads(run.settings.read_text())  # the file the server wrote is what ran
+    assert (settings["lora_r"], settings["lora_alpha"], settings["eval_max_new_tokens"]) == (4, 8, 4)
+    assert (settings["seed"], settings["max_length"], settings["batch_size"]) == (3, 128, 2)  # editor ← command
+    assert run.model.is_dir()

@@ -14,8 +14,10 @@ def setup(tmp_path, lora: bool):
     from datasets import Dataset
     from transformers import Trainer
     from trl import SFTConfig, SFTTrainer
+
     from tunelint.trainer import tiny
-    from tunelint.trainer.data import Example, encode
+    from tunelint.trainer.data import TrainingExample as Example
+    from tunelint.trainer.data import encode
     from tunelint.trainer.loss import selective_trainer_class
 
     rows = [chat(q, a + " " * (i % 3) + "And that is all." * (i % 4)) for i, (q, a) in enumerate(QA[:12])]

@@ -2,7 +2,8 @@
 turns are not; the template-agnostic mask equals the one the generation markers give."""
 
 from tunelint.trainer import tiny
-from tunelint.trainer.data import Example, encode
+from tunelint.trainer.data import TrainingExample as Example
+from tunelint.trainer.data import encode
 
 
 def tokenizer(tmp_path):
@@ -35,5 +36,6 @@ def test_template_agnostic_mask_matches_the_generation_markers(tmp_path):
 
 def test_truncation_reports_the_cut_answer(tmp_path):
     tok = tokenizer(tmp_path)
-    enc = encode(tok, Example(3, [{"role": "user", "content": "hello " * 40}, {"role": "assistant", "content": "lamp"}]), 16)
+    enc = encode(tok, Example(3, [{"role": "user", "content": "hello " * 40},
+                                  {"role": "assistant", "content": "lamp"}]), 16)
     assert len(enc.input_ids) == 16 and enc.full_length > 16 and enc.last_turn[1] > 16 and enc.trained == 0

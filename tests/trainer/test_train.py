@@ -89,7 +89,8 @@ def test_refuses_errors_and_existing_folders_and_never_writes_the_dataset(datase
 def test_resume_continues_from_the_last_checkpoint(dataset, tmp_path):
     train, _ = dataset
     run = tmp_path / "run"
-    r = tunelint("train", str(train), "-o", str(run), "--max-steps", "4", "--checkpoint-steps", "2", "--method", "full", *TINY)
+    r = tunelint("train", str(train), "-o", str(run), "--max-steps", "4", "--checkpoint-steps", "2", "--method", "full",
+                 *TINY)
     assert r.returncode == 0, r.stderr
     assert (run / "checkpoints" / "checkpoint-4").is_dir()
     r = tunelint("train", str(train), "-o", str(run), "--max-steps", "6", "--checkpoint-steps", "2", "--method", "full",
@@ -104,7 +105,8 @@ def test_resume_continues_from_the_last_checkpoint(dataset, tmp_path):
 def test_sigint_stops_at_the_next_step_saves_and_exits_130(dataset, tmp_path):
     train, _ = dataset
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "tunelint", "train", str(train), "-o", str(run), "--max-steps", "5000",
+    proc = subprocess.Popen([sys.executable, "-m", "tunelint", "train", str(train), "-o", str(run),
+                             "--max-steps", "5000",
                              "--events", "-", *TINY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:

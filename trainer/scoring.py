@@ -1,5 +1,6 @@
-"""Per-example evaluation: masked loss (after and base), a greedy generation from the prompt,
-the reference, exact match and token F1."""
+"""Scoring one example: its masked loss (after and base), a greedy generation from the prompt,
+the reference, exact match and token F1. The recipes (train_recipe.py, eval_recipe.py) call it
+per validation example; the result is the contract's `ExampleResult`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import re
 from collections import Counter
 
-from .data import Encoded, Example
+from .contract import ExampleResult
+from .data import Encoded, TrainingExample
 
 
 def normalise(text: str) -> str:
@@ -55,7 +57,7 @@ def example_losses(model, encoded: list[Encoded], device, batch_size: int = 8) -
     return out
 
 
-def generate(model, tokenizer, ex: Example, device, max_new_tokens: int) -> str:
+def generate(model, tokenizer, ex: TrainingExample, device, max_new_tokens: int) -> str:
     """Greedy continuation of the conversation before its last assistant turn."""
     import torch
 
@@ -70,21 +72,21 @@ def generate(model, tokenizer, ex: Example, device, max_new_tokens: int) -> str:
     return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
 
 
-def reference(ex: Example) -> str:
+def reference(ex: TrainingExample) -> str:
     last = [m for m in ex.messages if m.get("role") == "assistant"]
     content = last[-1].get("content") if last else ""
     return content if isinstance(content, str) else ""
 
 
-def record(ex: Example, loss: float | None, loss_base: float | None, generation: str) -> dict:
+def record(ex: TrainingExample, loss: float | None, loss_base: float | None, generation: str) -> ExampleResult:
     ref = reference(ex)
-    return {
-        "line": ex.line,
-        "loss": loss,
-        "loss_base": loss_base,
-        "perplexity": math.exp(loss) if loss is not None and loss < 50 else None,
-        "generation": generation,
-        "reference": ref,
-        "exact_match": normalise(generation) == normalise(ref),
-        "token_f1": round(token_f1(generation, ref), 4),
-    }
+    return ExampleResult(
+        line=ex.line,
+        loss=loss,
+        loss_base=loss_base,
+        perplexity=math.exp(loss) if loss is not None and loss < 50 else None,
+        generation=generation,
+        reference=ref,
+        exact_match=normalise(generation) == normalise(ref),
+        token_f1=round(token_f1(generation, ref), 4),
+    )

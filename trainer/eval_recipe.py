@@ -1,0 +1,101 @@
+"""`tunelint eval RUN_DIR|MODEL --data FILE`: per-example evaluation of a trained run (its
+adapter or model) or of any model, without training.
+
+The steps: `load` (the run's base model with its adapter, its full model, or a model by name),
+`score` (each example's loss, and its loss with the adapter disabled: the base model), `write`
+(`eval_results.jsonl` and the events, trainer/contract.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .contract import Artifact, End, RunLayout, Start, eval_dir_name
+from .data import encode, load_examples
+from .device import detect
+from .events import Events
+from .settings import TrainError
+
+
+def evaluate_run(target: str, data: str, output: str | None, max_length: int = 1024, max_new_tokens: int = 128,
+                 events_stdout: bool = False) -> Path:
+    """Evaluate `target` on `data`; the folder the results are in."""
+    recipe = EvalRecipe(target, data, max_length, max_new_tokens)
+    recipe.load()
+    recipe.score()
+    return recipe.write(output, events_stdout)
+
+
+class EvalRecipe:
+    def __init__(self, target: str, data: str, max_length: int, max_new_tokens: int):
+        self.target, self.data = target, data
+        self.max_length, self.max_new_tokens = max_length, max_new_tokens
+        self.run = RunLayout(target)
+        self.config = self.run.read_config() if self.run.config.is_file() else None
+
+    def load(self) -> None:
+        """The model (with its adapter for a LoRA run) and tokenizer, on the device."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = detect()
+        adapter = None
+        if self.config is not None:
+            base = self.config["base_model"]
+            adapter = self.run.adapter if self.run.adapter.is_dir() else None
+            model_dir = self.run.model if self.run.model.is_dir() else None
+            load_from = str(model_dir) if model_dir else base
+            tok_from = str(adapter or model_dir or base)
+            self.max_length = self.config.get("settings", {}).get("max_length", self.max_length)
+        else:
+            load_from = tok_from = self.target
+        try:
+            tok = AutoTokenizer.from_pretrained(tok_from)
+            dtype = torch.float32 if device.kind != "cuda" else torch.bfloat16
+            model = AutoModelForCausalLM.from_pretrained(load_from, dtype=dtype)
+        except OSError as e:
+            raise TrainError(f"cannot load {self.target!r}: not a tunelint run folder or a model folder/name "
+                             f"({str(e).splitlines()[0]})") from None
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter))
+        self.dev = torch.device("cuda" if device.kind == "cuda" else "cpu")
+        model.to(self.dev)
+        self.model, self.tok, self.adapter = model, tok, adapter
+
+    def score(self) -> None:
+        """Each example's loss on its trained tokens, and the base model's (LoRA runs)."""
+        from . import scoring
+
+        self.examples = load_examples(self.data)
+        encoded = [encode(self.tok, ex, self.max_length) for ex in self.examples]
+        self.losses = scoring.example_losses(self.model, encoded, self.dev)
+        if self.adapter is not None:
+            with self.model.disable_adapter():
+                self.base_losses = scoring.example_losses(self.model, encoded, self.dev)
+        else:
+            self.base_losses = [None] * len(encoded)
+
+    def write(self, output: str | None, events_stdout: bool) -> Path:
+        """Generations, then `eval_results.jsonl` and the events, into `output` (default: a new
+        eval-<time> folder in the run, or in the current folder for a model)."""
+        from . import scoring
+
+        out_dir = Path(output) if output else (self.run.path if self.config else Path.cwd()) / eval_dir_name()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out = RunLayout(out_dir)
+        events = Events(out.events, events_stdout)
+        events.emit(Start(model=self.target, data=str(Path(self.data).resolve()), eval_examples=len(self.examples)))
+        with open(out.eval_results, "w", encoding="utf-8") as f:
+            for ex, loss, base in zip(self.examples, self.losses, self.base_losses, strict=False):
+                gen = scoring.generate(self.model, self.tok, ex, self.dev, self.max_new_tokens)
+                rec = scoring.record(ex, loss, base, gen)
+                f.write(json.dumps(rec.fields(), ensure_ascii=False) + "\n")
+                events.emit(rec)
+        events.emit(Artifact(kind="eval_results", path=str(out.eval_results)))
+        events.emit(End(status="completed"))
+        events.close()
+        return out_dir

@@ -1,0 +1,486 @@
+"""`tunelint train`: lint, preflight, fine-tune with TRL's SFTTrainer (LoRA through peft, or
+full), evaluate before and after, per example, and write the run folder (trainer/contract.py).
+
+`TrainRecipe` is the run as named steps over one `TrainSettings`, in the shape of torchtune's
+recipes (`setup()`, `train()`, `save_checkpoint()`) and TRL's `scripts/sft.py`:
+
+1. `setup`: the linter's verdict, the data, the device, the model and tokenizer;
+2. `preflight`: masks and the checks only the tokenizer can make (no trained token, truncation);
+3. `build_trainer`: LoRA, TRL's `SFTConfig` and `SFTTrainer`, the progress callback; `start` event;
+4. `evaluate_before`: the validation loss, and per example, before training;
+5. `train`: `trainer.train()` (from the last checkpoint with `--resume`), stopping on a cancel;
+6. `evaluate_after`: the validation loss after training (every rank takes part);
+7. `evaluate_examples`: per example: loss, generation, exact match (rank 0);
+8. `save`: the adapter or model, `metrics.json`, `config.json`, `loss.png` (rank 0).
+
+A new feature adds a step (or a field to the contract), not lines in the middle of another.
+`train()` runs the recipe with what every run needs around it: the run folder, the events
+file, cancellation, and the `end` event with the exit code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .contract import (
+    EXIT_CANCELLED,
+    EXIT_DATA,
+    EXIT_OK,
+    Artifact,
+    End,
+    Error,
+    Eval,
+    Log,
+    Metrics,
+    RunConfig,
+    RunLayout,
+    Start,
+    Step,
+)
+from .data import Encoded, TrainingExample, encode, load_examples
+from .device import detect
+from .events import Events, is_main_process
+from .loss import selective_trainer_class
+from .settings import TrainError, TrainSettings
+
+
+def log(msg: str) -> None:
+    if is_main_process():
+        print(msg, file=sys.stderr, flush=True)
+
+
+class Cancel:
+    """SIGINT/SIGTERM ask the trainer to stop at the next step and save a checkpoint; a second
+    SIGINT stops at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        log("tunelint: stopping at the next step (a checkpoint will be saved); press Ctrl-C again to stop now")
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def lint_gate(paths: list[str], force: bool, config) -> None:
+    """The linter's verdict first: refuse a dataset with errors unless forced."""
+    from tunelint.linter.engine import Linter
+
+    with Linter(jobs=1) as linter:
+        reports = linter.lint_paths(paths, config.settings_for, config.split_of)
+    errors = [f for r in reports for f in r.findings if f.severity.value == "error"]
+    if not errors:
+        return
+    shown = "\n".join(f"  {f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in errors[:10])
+    more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+    if force:
+        log(f"tunelint: training despite {len(errors)} error(s) (--force):\n{shown}{more}")
+        return
+    raise TrainError(f"the dataset has {len(errors)} error(s); fix them (`tunelint check`) or pass --force:\n"
+                     f"{shown}{more}", EXIT_DATA)
+
+
+def load_model(settings: TrainSettings, examples: list[TrainingExample], run_dir: Path, device):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if settings.model == "tiny":
+        from . import tiny
+
+        folder = RunLayout(run_dir).base_model
+        texts = [m.get("content") for ex in examples for m in ex.messages if isinstance(m.get("content"), str)]
+        model, tok = tiny.build(texts, folder, max_length=max(settings.max_length, 64), seed=settings.seed)
+        return model, tok, str(folder)
+    dtype = torch.bfloat16 if device.bf16 else torch.float16 if device.fp16 else torch.float32
+    try:
+        tok = AutoTokenizer.from_pretrained(settings.model)
+        model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=dtype)
+    except OSError as e:
+        hint = ("it is not a local folder, and the Hugging Face hub could not provide it (offline, a typo, "
+                "or a gated model: `huggingface-cli login`)")
+        raise TrainError(f"cannot load model {settings.model!r}: {hint}. ({str(e).splitlines()[0]})") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token  # safe: labels are masked by position, not by token id
+    return model, tok, settings.model
+
+
+def preflight(tok, examples: list[TrainingExample], settings: TrainSettings, what: str) -> tuple[list[Encoded], dict]:
+    """Checks only training reveals; raises TrainError for what would waste the run."""
+    if not getattr(tok, "chat_template", None):
+        raise TrainError("the tokenizer has no chat template: choose a chat/instruct model, or set one "
+                         "(tokenizer.chat_template) in the model folder")
+    encoded = [encode(tok, ex, settings.max_length) for ex in examples]
+    empty = [e.line for e in encoded if e.trained == 0]
+    if len(empty) == len(encoded):
+        raise TrainError(f"{what}: no example has a trained (assistant) token; an all-zero mask trains on nothing",
+                         EXIT_DATA)
+    eos = tok.convert_tokens_to_ids(tok.eos_token) if tok.eos_token else None
+    eos_trained = eos is not None and any(eos in [t for t in e.labels if t != -100] for e in encoded)
+    too_long = [e for e in encoded if e.full_length > settings.max_length]
+    cut = [e.line for e in too_long if e.last_turn[1] > settings.max_length]
+    info = {
+        "examples": len(encoded),
+        "trainable_tokens": sum(e.trained for e in encoded),
+        "tokens": sum(len(e.input_ids) for e in encoded),
+        "no_trainable_tokens": empty,
+        "end_of_turn_trained": eos_trained,
+        "over_max_length": [e.line for e in too_long],
+        "answer_cut": cut,
+    }
+    if empty:
+        log(f"tunelint: {what}: {len(empty)} example(s) have no trained token (lines {_lines(empty)}); "
+            "they are skipped")
+    if too_long:
+        log(f"tunelint: {what}: {len(too_long)} example(s) exceed max_length {settings.max_length} "
+            f"(lines {_lines([e.line for e in too_long])}); truncated"
+            + (f", and the answer is cut on lines {_lines(cut)}" if cut else ""))
+    if not eos_trained:
+        log(f"tunelint: {what}: the end-of-turn token {tok.eos_token!r} is never trained: "
+            "the model may not learn to stop")
+    return [e for e in encoded if e.trained], info
+
+
+def _lines(lines: list[int]) -> str:
+    return ", ".join(map(str, lines[:8])) + (", ..." if len(lines) > 8 else "")
+
+
+def library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("tunelint", "torch", "transformers", "trl", "peft", "accelerate"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def train(data: str, output: str, settings: TrainSettings, *, config, validation: str | None = None,
+          force: bool = False, overwrite: bool = False, resume: bool = False, events_stdout: bool = False,
+          settings_file: str | None = None) -> int:
+    """Run `tunelint train` into the run folder `output`: the exit code (0, or 130 when cancelled);
+    TrainError for what the user can fix. `config`: the project's config, read once by the caller.
+    `settings_file`: the file the settings were read from, left in place if it is in `output`."""
+    started = time.time()
+    layout = RunLayout(output)
+    _prepare_folder(layout, overwrite, resume, Path(settings_file) if settings_file else None)
+    events = Events(layout.events, events_stdout)
+    cancel = Cancel()
+    cancel.install()
+    status, code = "failed", 1
+    try:
+        recipe = TrainRecipe(data, layout, settings, config=config, validation=validation, force=force,
+                             resume=resume, events=events, cancel=cancel, started=started)
+        code = recipe.run()
+        status = "cancelled" if code == EXIT_CANCELLED else "completed"
+        return code
+    except TrainError as e:
+        events.emit(Error(message=str(e)))
+        code = e.code
+        raise
+    except KeyboardInterrupt:
+        status, code = "cancelled", EXIT_CANCELLED
+        events.emit(Error(message="interrupted"))
+        return code
+    except Exception as e:
+        events.emit(Error(message=f"{type(e).__name__}: {e}"))
+        if "out of memory" in str(e).lower():
+            raise TrainError("out of memory: lower --batch-size or --max-length, use --method lora, "
+                             "or --gradient-checkpointing") from e
+        raise
+    finally:
+        events.emit(End(status=status, duration_s=round(time.time() - started, 2), exit_code=code))
+        events.close()
+        cancel.restore()
+
+
+def _prepare_folder(layout: RunLayout, overwrite: bool, resume: bool, keep: Path | None) -> None:
+    """A new run folder, or the one to replace (--overwrite) or continue (--resume). `keep`, the
+    settings file the server wrote into the new folder, does not make it taken."""
+    run_dir = layout.path
+
+    def taken() -> list[Path]:
+        if not run_dir.is_dir():
+            return []
+        kept = keep.resolve() if keep is not None else None
+        return [p for p in run_dir.iterdir() if p.resolve() != kept]
+
+    # only rank 0 judges the folder: under torchrun the other ranks find it already started
+    if is_main_process() and taken() and not (overwrite or resume):
+        raise TrainError(f"{run_dir} exists and is not empty: pass --overwrite to replace it, or --resume to continue")
+    if run_dir.exists() and overwrite and not resume and is_main_process():
+        for p in taken():
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+class TrainRecipe:
+    """One fine-tune, step by step (see the module's docstring). Each step leaves what the next
+    ones need on the recipe; `run()` calls them in order."""
+
+    def __init__(self, data: str, layout: RunLayout, settings: TrainSettings, *, config, validation: str | None,
+                 force: bool, resume: bool, events: Events, cancel: Cancel, started: float):
+        self.data, self.layout, self.settings, self.config = data, layout, settings, config
+        self.validation, self.force, self.resume = validation, force, resume
+        self.events, self.cancel, self.started = events, cancel, started
+        self.dry_run = settings.model == "tiny"
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.metrics: Metrics = {}
+        self.base_losses: list[float | None] = []
+        self.cancelled = False
+
+    def run(self) -> int:
+        self.setup()
+        self.preflight()
+        self.build_trainer()
+        self.evaluate_before()
+        self.train()
+        self.evaluate_after()
+        if is_main_process():  # the other ranks wait for rank 0's per-example evaluation and saving
+            self.evaluate_examples()
+            self.save()
+        _leave_process_group()
+        return EXIT_CANCELLED if self.cancelled else EXIT_OK
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """The linter's verdict, the data, the device, the model and its tokenizer."""
+        import torch
+
+        lint_gate([self.data] + ([self.validation] if self.validation else []), self.force, self.config)
+        self.train_examples = load_examples(self.data)
+        self.val_examples = load_examples(self.validation) if self.validation else []
+        self.device = detect()
+        torch.manual_seed(self.settings.seed)
+        self.model, self.tok, self.base = load_model(self.settings, self.train_examples + self.val_examples,
+                                                     self.layout.path, self.device)
+
+    def preflight(self) -> None:
+        """The examples encoded with their masks, and what would waste the run refused."""
+        s = self.settings
+        self.train_enc, self.train_info = preflight(self.tok, self.train_examples, s, "training data")
+        self.val_enc, self.val_info = (preflight(self.tok, self.val_examples, s, "validation data")
+                                       if self.val_examples else ([], {}))
+
+    def build_trainer(self) -> None:
+        """TRL's SFTTrainer over the encoded examples (LoRA through peft), with the progress events."""
+        from datasets import Dataset
+        from transformers.trainer_callback import PrinterCallback
+        from trl import SFTTrainer
+
+        s, device = self.settings, self.device
+        peft_config = None
+        if s.method == "lora":
+            from peft import LoraConfig
+
+            peft_config = LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=0.0,
+                                     target_modules="all-linear", task_type="CAUSAL_LM")
+        steps_per_epoch = math.ceil(len(self.train_enc) / (s.batch_size * s.grad_accum * self.world))
+        self.total_steps = s.max_steps if s.max_steps > 0 else math.ceil(steps_per_epoch * s.epochs)
+        columns = lambda enc: Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels} for e in enc])  # noqa: E731
+        train_ds = columns(self.train_enc)
+        self.eval_ds = columns(self.val_enc) if self.val_enc else None
+        trained_tokens = self.train_info["trainable_tokens"]
+        log(f"tunelint: {'DRY RUN with a tiny model built from the data; ' if self.dry_run else ''}model {s.model}, "
+            f"{s.method}, {device.name} ({device.precision}), {len(self.train_enc)} training examples, "
+            f"{trained_tokens:,} trainable tokens per epoch, {self.total_steps} steps")
+        # on a CPU, the loss on trained positions only (trainer/loss.py); elsewhere TRL's fused LM head
+        trainer_class = selective_trainer_class(SFTTrainer) if device.kind == "cpu" else SFTTrainer
+        self.trainer = trainer_class(model=self.model, args=self._sft_config(), train_dataset=train_ds,
+                                     eval_dataset=self.eval_ds, processing_class=self.tok, peft_config=peft_config,
+                                     callbacks=[_progress_callback(self.events, self.cancel, self.total_steps)])
+        self.trainer.remove_callback(PrinterCallback)  # stdout carries only events (--events -); progress goes there
+        self.dev = self.trainer.model.device
+        self.events.emit(Start(
+            run_dir=str(self.layout.path.resolve()), model=s.model, method=s.method, device=device.kind,
+            device_name=device.name, precision=device.precision, dry_run=self.dry_run,
+            train_examples=len(self.train_enc), eval_examples=len(self.val_enc), total_steps=self.total_steps,
+            trainable_tokens=trained_tokens, world_size=self.world))
+        self.metrics.update({
+            "model": s.model, "method": s.method, "device": device.kind, "precision": device.precision,
+            "dry_run": self.dry_run, "train_examples": len(self.train_enc), "eval_examples": len(self.val_enc),
+            "preflight": {"train": self.train_info, "validation": self.val_info}})
+
+    def _sft_config(self):
+        from trl import SFTConfig
+
+        s, device = self.settings, self.device
+        return SFTConfig(
+            output_dir=str(self.layout.checkpoints), num_train_epochs=s.epochs, max_steps=s.max_steps,
+            learning_rate=s.lr, per_device_train_batch_size=s.batch_size,
+            per_device_eval_batch_size=s.batch_size, gradient_accumulation_steps=s.grad_accum,
+            max_length=s.max_length, packing=s.packing, bf16=device.bf16, fp16=device.fp16,
+            use_cpu=device.kind == "cpu", logging_steps=s.logging_steps, save_strategy="steps",
+            save_steps=s.checkpoint_steps, save_total_limit=2,
+            report_to=[], seed=s.seed, gradient_checkpointing=s.gradient_checkpointing,
+            eval_strategy="no", ddp_backend="gloo" if device.kind == "cpu" and self.world > 1 else None,
+            dataloader_num_workers=0, disable_tqdm=True, lr_scheduler_type="cosine", warmup_steps=0.05,
+            eval_packing=False, use_liger_kernel=False,
+            # batches of similar lengths: padding is wasted compute, and chat examples vary a lot
+            train_sampling_strategy="group_by_length" if not s.packing else "random",
+        )
+
+    def evaluate_before(self) -> None:
+        """The validation loss of the model as loaded, and each example's (rank 0)."""
+        from . import scoring
+
+        if self.eval_ds is None:
+            return
+        before = self.trainer.evaluate()
+        self.metrics["eval_loss_before"] = before["eval_loss"]
+        self.metrics["perplexity_before"] = _ppl(before["eval_loss"])
+        self.events.emit(Eval(phase="before", eval_loss=before["eval_loss"],
+                              perplexity=self.metrics["perplexity_before"]))
+        if is_main_process():
+            self.base_losses = scoring.example_losses(self.trainer.model, self.val_enc, self.dev)
+
+    def train(self) -> None:
+        """The optimizer steps, from the last checkpoint with --resume; a cancel saves a checkpoint."""
+        trainer = self.trainer
+        checkpoint = None
+        if self.resume:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            checkpoint = get_last_checkpoint(str(self.layout.checkpoints))
+            if checkpoint is None:
+                raise TrainError(f"--resume: no checkpoint in {self.layout.checkpoints}")
+            log(f"tunelint: resuming from {checkpoint}")
+        t0 = time.time()
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+        train_s = time.time() - t0
+        self.cancelled = self.cancel.requested
+        if self.cancelled:
+            trainer.save_model(str(self.layout.checkpoint(trainer.state.global_step)))
+            self.events.emit(Artifact(kind="checkpoint", path=str(self.layout.checkpoints)))
+        trained_tokens = self.train_info["trainable_tokens"]
+        epochs_done = trainer.state.epoch or 0
+        self.metrics.update({
+            "train_loss": result.training_loss, "steps": trainer.state.global_step, "epochs": epochs_done,
+            "train_tokens": int(trained_tokens * epochs_done), "train_runtime_s": round(train_s, 3),
+            "train_tokens_per_second": round(trained_tokens * epochs_done / train_s, 2) if train_s > 0 else None,
+        })
+
+    def evaluate_after(self) -> None:
+        """The validation loss after training; every rank takes part (the evaluation is shared)."""
+        if self.eval_ds is None or self.cancelled:
+            return
+        after = self.trainer.evaluate()
+        self.metrics["eval_loss_after"] = after["eval_loss"]
+        self.metrics["perplexity_after"] = _ppl(after["eval_loss"])
+        self.events.emit(Eval(phase="after", eval_loss=after["eval_loss"], perplexity=self.metrics["perplexity_after"]))
+
+    def evaluate_examples(self) -> None:
+        """Per validation example (rank 0): loss after and before, a generation, exact match, F1."""
+        from . import scoring
+
+        if self.eval_ds is None or self.cancelled:
+            return
+        model, dev = self.trainer.model, self.dev
+        after_losses = scoring.example_losses(model, self.val_enc, dev)
+        by_line = {e.line: e for e in self.val_examples}
+        records = []
+        with open(self.layout.eval_results, "w", encoding="utf-8") as f:
+            for enc, loss, base_loss in zip(self.val_enc, after_losses, self.base_losses, strict=False):
+                ex = by_line[enc.line]
+                gen = scoring.generate(model, self.tok, ex, dev, self.settings.eval_max_new_tokens)
+                rec = scoring.record(ex, loss, base_loss, gen)
+                records.append(rec)
+                f.write(json.dumps(rec.fields(), ensure_ascii=False) + "\n")
+                self.events.emit(rec)
+        self.events.emit(Artifact(kind="eval_results", path=str(self.layout.eval_results)))
+        if records:
+            self.metrics["exact_match"] = sum(r.exact_match for r in records) / len(records)
+            self.metrics["token_f1"] = sum(r.token_f1 for r in records) / len(records)
+
+    def save(self) -> None:
+        """The adapter or model with its tokenizer, metrics.json, config.json and loss.png (rank 0)."""
+        from .plot import plot_losses
+
+        s, layout = self.settings, self.layout
+        target = layout.weights(s.method)
+        self.trainer.save_model(str(target))
+        self.tok.save_pretrained(str(target))
+        self.events.emit(Artifact(kind="adapter" if s.method == "lora" else "model", path=str(target)))
+        self.metrics["duration_s"] = round(time.time() - self.started, 2)
+        self.metrics["status"] = "cancelled" if self.cancelled else "completed"
+        layout.metrics.write_text(json.dumps(self.metrics, indent=2) + "\n")
+        self.events.emit(Artifact(kind="metrics", path=str(layout.metrics)))
+        config: RunConfig = {
+            "data": os.path.abspath(self.data),
+            "validation": os.path.abspath(self.validation) if self.validation else None,
+            "base_model": self.base, "settings": s.to_json(), "learning_rate": s.lr,
+            "device": dataclasses.asdict(self.device), "versions": library_versions(), "dry_run": self.dry_run,
+        }
+        layout.config.write_text(json.dumps(config, indent=2, default=str) + "\n")
+        png = plot_losses(self.trainer.state.log_history, layout.plot, self.dry_run)
+        if png:
+            self.events.emit(Artifact(kind="plot", path=str(png)))
+
+
+def _progress_callback(events: Events, cancel: Cancel, total_steps: int):
+    """A TrainerCallback: `log` and `step` events, and a cancel stops at the step's end."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def __init__(self):
+            self.t0 = None
+            self.loss = None
+
+        def on_train_begin(self, args_, state, control, **kw):
+            self.t0 = time.time()
+
+        def on_log(self, args_, state, control, logs=None, **kw):
+            logs = dict(logs or {})
+            if "loss" in logs:
+                self.loss = logs["loss"]
+            numbers = {k: v for k, v in logs.items() if isinstance(v, (int, float))}
+            events.emit(Log(step=state.global_step, values=numbers))
+
+        def on_step_end(self, args_, state, control, **kw):
+            total = state.max_steps or total_steps
+            elapsed = time.time() - (self.t0 or time.time())
+            progress = state.global_step / total if total else 0.0
+            eta = elapsed / progress * (1 - progress) if progress else None
+            events.emit(Step(step=state.global_step, total_steps=total, epoch=round(state.epoch or 0, 4),
+                             progress=round(progress, 4), eta_s=round(eta, 1) if eta is not None else None,
+                             loss=self.loss))
+            if cancel.requested:
+                control.should_training_stop = True
+                control.should_save = True
+
+    return Progress()
+
+
+def _leave_process_group() -> None:
+    """Under torchrun: every rank waits for the others to finish, then leaves the process group.
+    A rank that exited while the group's threads still ran could abort ("terminate called
+    without an active exception") and fail the whole launch."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def _ppl(loss: float) -> float | None:
+    return round(math.exp(loss), 4) if loss is not None and loss < 50 else None
