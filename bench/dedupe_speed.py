@@ -5,7 +5,7 @@ quarter of them with 1-3 edited copies (word substitutions, insertions, deletion
 re-cased and re-spaced), so that every near-duplicate pair is known and its true Jaccard
 similarity (of the word 3-gram shingle sets) is computed exactly. Then, in the same run:
 
-* datasketch: MinHash(num_perm=128) over the same shingles (``similarity.shingles``, encoded to
+* datasketch: MinHash(num_perm=128) over the same shingles (``textnorm.shingles``, encoded to
   UTF-8) with ``MinHash.bulk``, MinHashLSH(threshold) filled in an insertion session, and a
   query for every item. Its candidates are its answer; a second row also verifies them with
   ``MinHash.jaccard`` (not part of datasketch's LSH, added for a like-for-like comparison).
@@ -41,7 +41,10 @@ sys.path.insert(0, str(HERE.parent))
 
 import numpy as np  # noqa: E402
 from datagen import TextGen  # noqa: E402
-from tunelint.linter.similarity import LSHIndex, MinHasher, shingles  # noqa: E402
+
+from tunelint.linter.lsh import LSHIndex  # noqa: E402
+from tunelint.linter.minhash import MinHasher  # noqa: E402
+from tunelint.linter.textnorm import shingles  # noqa: E402
 
 NUM_PERM = 128
 
@@ -351,10 +354,10 @@ def main() -> None:
 
     # untimed warm-up of both on a small sample: imports, first-call allocations, and tunelint's
     # one-time character table (timed here on its own)
-    from tunelint.linter import similarity
+    from tunelint.linter import textnorm
 
     t0 = time.perf_counter()
-    similarity._char_table()
+    textnorm._char_table()
     t_table = time.perf_counter() - t0
     warm = texts[:200]
     run_ours(warm, thr)

@@ -1,56 +1,29 @@
 """Per-line analysis: the unit of work that is cached and run in parallel.
 
-`LineResult` holds everything later stages need from one line, with columns relative to the
-line, so it can be cached by the line's text and reused wherever the same line appears.
+A line analyses to a `LineResult` (`results.py`): everything later stages need from one line,
+with columns relative to the line, so it can be cached by the line's text and reused wherever
+the same line appears.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import orjson
 
 from .convert import ConvertError, to_chat
+from .dedupe import Signer, comparable_turns
 from .example import Example, detect_format
-from .findings import Edit, Fix, Severity, positional_reduce
-from .hf_tokens import ChatTemplateError
+from .findings import Edit, Fix
 from .locate import Locations, locate
 from .parse import parse_line, text_of
 from .profiles import get_profile
-from .rule import RawEdits, ReplaceKey, ReplaceValue, Violation
+from .results import LineFinding, LineResult
 from .settings import Settings
+from .token_counts import ChatTemplateError, ExampleTokens
+from .violation import RawEdits, ReplaceKey, ReplaceValue, Violation
 
 DUPLICATE_CODES = ("TL901", "TL902", "TL903", "TL904", "TL905")
 NEAR_CODES = ("TL902", "TL904", "TL905")
 FORMAT_INDEX = {None: 0, "chat": 1, "preference": 2, "prompt_completion": 3, "sharegpt": 4, "alpaca": 5, "text": 6}
-
-
-@dataclass(frozen=True, slots=True)
-class LineFinding:
-    """A finding on one line, columns 0-based within the line, end exclusive."""
-
-    code: str
-    severity: Severity | None  # None: the rule's default (after config overrides)
-    start: int
-    end: int
-    message: str
-    fix: Fix | None = None
-    related: tuple[tuple[int, str], ...] = ()  # (column on the same line, message)
-
-    __reduce__ = positional_reduce
-
-
-@dataclass(frozen=True, slots=True)
-class LineResult:
-    format: str | None  # None: not an example (bad JSON, blank, unknown format)
-    findings: tuple[LineFinding, ...]
-    tokens: int = -1  # -1: not counted
-    trainable: int = -1
-    messages: int = 0
-    is_example: bool = False  # a JSON object (counts towards the dataset's size)
-    dedupe: object = None  # dedupe.Signature when duplicate rules are on
-
-    __reduce__ = positional_reduce  # the cache holds one per line: fast to load
 
 
 class Analyzer:
@@ -78,11 +51,8 @@ class Analyzer:
         self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer}
         self.signer = None
         if any(settings.enabled(c) for c in DUPLICATE_CODES):
-            from .dedupe import Signer, comparable_turns  # (dedupe imports this module)
-
             near = any(settings.enabled(c) for c in NEAR_CODES)
             self.signer = Signer(casefold=settings.duplicate_casefold, near=near)
-            self._comparable_turns = comparable_turns
 
     def prepare(self) -> None:
         """Build now what is otherwise built on first use (the near-duplicate character table):
@@ -102,7 +72,7 @@ class Analyzer:
         todo = [i for i, (_, c) in enumerate(pairs) if c is not None]
         sigs = self.signer.sign([pairs[i][1] for i in todo])
         out = [r for r, _ in pairs]
-        for i, sig in zip(todo, sigs):
+        for i, sig in zip(todo, sigs, strict=True):
             out[i] = LineResult(*out[i], dedupe=sig)  # the fields so far, as a tuple (_analyze)
         return out
 
@@ -116,7 +86,8 @@ class Analyzer:
             return LineResult(None, self._resolve(line, violations + [_not_object(obj)], None)), None
         fmt = detect_format(obj)
         if fmt is None:
-            return LineResult(None, self._resolve(line, violations + [_unknown_format(obj)], None), is_example=True), None
+            found = self._resolve(line, violations + [_unknown_format(obj)], None)
+            return LineResult(None, found, is_example=True), None
         ex = Example(obj, fmt, self.profile, self.options)
         tokens = trainable = -1
         if self.counter is not None:
@@ -129,7 +100,7 @@ class Analyzer:
                 v.code = r.code
                 violations.append(v)
         n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
-        compare = self._comparable_turns(obj, fmt) if self.signer is not None else None
+        compare = comparable_turns(obj, fmt) if self.signer is not None else None
         fields = (fmt, self._resolve(line, violations, None), tokens, trainable, n_msgs, True)
         return (fields, compare) if compare is not None else (LineResult(*fields), None)
 
@@ -147,15 +118,15 @@ class Analyzer:
                 t = obj.get("text")
                 if isinstance(t, str):
                     n = self.counter.count(t)
-                    from .tokens import ExampleTokens
-
                     return ExampleTokens(n, n, 0, n, (n,))
                 return None
             return self.counter.count_messages(to_chat(obj, fmt)["messages"])
         except (ConvertError, ChatTemplateError, TypeError, AttributeError):
             return None
 
-    def _resolve(self, line: str | bytes, violations: list[Violation], loc: Locations | None) -> tuple[LineFinding, ...]:
+    def _resolve(
+        self, line: str | bytes, violations: list[Violation], loc: Locations | None
+    ) -> tuple[LineFinding, ...]:
         if not violations:
             return ()
         text = text_of(line)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import xxhash
 
-from .analyze import LineResult
 from .cachedir import LINES_DB, cache_dir, is_empty
+from .results import LineResult
 
-SCHEMA_VERSION = "8"  # bump when what a line analyses to changes within a release
+SCHEMA_VERSION = "9"  # bump when what a line analyses to changes within a release, or a pickled
+# class (results.LineResult and what it holds) moves module: entries name their classes' modules
 MAX_LINES = 1_000_000  # entries kept (~0.7 KB each); TUNELINT_CACHE_MAX_LINES overrides
 
 

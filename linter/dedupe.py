@@ -20,24 +20,11 @@ import xxhash
 
 from .convert import ConvertError, to_chat
 from .example import content_text
-from .findings import positional_reduce
-from .indexes import IndexFinding
+from .results import IndexFinding, Signature
 
 MEDIA_MARK = "\x00image:"  # a token no text contains, marking an image's digest
 SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
 NUM_PERM = 128
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    whole_key: int  # exact key of the normalised conversation (system messages left out); 0: empty
-    prompt_key: int  # of everything before the final assistant turn; 0: no prompt
-    answer_key: int  # of the final assistant turn; 0: no answer
-    whole_sig: bytes  # MinHash signature, NUM_PERM uint16 (similarity.to_16_bits); b"": near matching off
-    prompt_sig: bytes
-    media_key: int = 0  # of the example's images: near matches need the same images
-
-    __reduce__ = positional_reduce
 
 
 def comparable_turns(obj: dict, fmt: str) -> tuple[list[str], int]:
@@ -95,21 +82,22 @@ class Signer:
     """Turns comparable texts into Signatures, many at a time (MinHash is vectorised)."""
 
     def __init__(self, casefold: bool = True, near: bool = True):
-        from . import similarity
+        from . import minhash, textnorm  # (numpy: imported when a Signer is made, not at start-up)
 
-        self.sim = similarity
+        self.minhash = minhash
+        self.text = textnorm
         self.casefold = casefold
-        self.hasher = similarity.MinHasher(num_perm=NUM_PERM) if near else None
+        self.hasher = minhash.MinHasher(num_perm=NUM_PERM) if near else None
 
     def prepare(self) -> None:
         if self.hasher is not None:
-            self.sim.prepare()
+            self.text.prepare()
 
     def sign(self, examples: list[tuple[list[str], int]]) -> list[Signature]:
         """Signatures for (turns, last assistant index) pairs. Each turn is normalised and hashed
         once; the whole, prompt and answer keys combine the turns' keys, and the prompt's
         MinHash comes from the whole text's shingles (the prompt is its prefix)."""
-        normalize, casefold = self.sim.normalize, self.casefold
+        normalize, casefold = self.text.normalize, self.casefold
         wholes: list[str] = []
         cuts: list[int] = []  # where each prompt ends in its whole text
         keys: list[tuple[int, int, int]] = []
@@ -127,10 +115,10 @@ class Signer:
                 cuts.append(sum(map(len, norm[:last])) + last - 1 if last else 0)
         media = [_media_key(w) for w in wholes]
         if self.hasher is None or not examples:
-            return [Signature(*k, b"", b"", m) for k, m in zip(keys, media)]
+            return [Signature(*k, b"", b"", m) for k, m in zip(keys, media, strict=True)]
         whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes(wholes, cuts)
         # half the bytes in the cache
-        whole_sigs, prompt_sigs = self.sim.to_16_bits(whole_sigs), self.sim.to_16_bits(prompt_sigs)
+        whole_sigs, prompt_sigs = self.minhash.to_16_bits(whole_sigs), self.minhash.to_16_bits(prompt_sigs)
         return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"",
                           prompt_sigs[i].tobytes() if _long_enough(w, cuts[i]) else b"", media[i])
                 for i, w in enumerate(wholes)]
@@ -183,7 +171,7 @@ class DuplicateIndex:
         `prompt_sigs=False`: near prompt matches will never be asked for (the files are known and
         span fewer than two ranked splits), so prompt signatures are not kept (290 bytes a line)."""
         self.prompt_sigs = prompt_sigs
-        from .similarity import LSHIndex
+        from .lsh import LSHIndex
 
         self.line_of = line_of or (lambda _path, line: line)
         self.split_of = split_of
@@ -250,7 +238,7 @@ class DuplicateIndex:
         querying each new line otherwise — so an edit costs its own line, not the dataset."""
         import numpy as np
 
-        from .similarity import from_16_bits
+        from .minhash import from_16_bits
 
         if not self._pending:
             return
@@ -258,7 +246,7 @@ class DuplicateIndex:
         sigs = [self._pending[k] for k in keys]
         self._pending.clear()
         if self._prompts_indexed:
-            with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs) if s.prompt_sig]
+            with_prompt = [(k, s.prompt_sig) for k, s in zip(keys, sigs, strict=True) if s.prompt_sig]
         elif sum(1 for rank in (0, 1, 2) if self._ranked[rank] > 0) >= 2:
             self._prompts_indexed = True  # every line's prompt, not only the pending ones
             with_prompt = [(k, e.sig.prompt_sig) for k, e in self.entries.items() if e.sig.prompt_sig]
@@ -366,8 +354,9 @@ class DuplicateIndex:
 
     def _nearest(self, pairs, same_key: str, cross_split: bool = False):
         """(later, first, similarity) for each line with a near partner before it: one it leaks
-        from if any, else the most similar one of its split (ties: the earliest), in line order, so findings depend only on the index's
-        contents, not on the order lines were added. Exact matches are left to the exact pass."""
+        from if any, else the most similar one of its split (ties: the earliest), in line order, so
+        findings depend only on the index's contents, not on the order lines were added. Exact
+        matches are left to the exact pass."""
         best: dict[tuple, tuple] = {}
         for a, b, sim in pairs:
             ea, eb = self.entries[a], self.entries[b]

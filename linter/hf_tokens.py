@@ -38,7 +38,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from .tokens import ExampleTokens, TokenizerUnavailable
+from .token_counts import ChatTemplateError, ExampleTokens, TokenizerUnavailable
 
 # The special tokens transformers passes to every chat template (`special_tokens_map`).
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
@@ -48,11 +48,6 @@ _REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
 _END_LIKE = re.compile(r"end|eot|eos|stop|return|^</s>$", re.IGNORECASE)
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 _MIN_JINJA = (3, 1, 6)  # older versions have known sandbox escapes; templates are untrusted code
-
-
-class ChatTemplateError(ValueError):
-    """The chat template cannot render this example (it raised, e.g. "roles must alternate",
-    or the example is not something a template can take); the message says why."""
 
 
 # Set while rendering for generation spans: the (start, end) markers `{% generation %}` blocks

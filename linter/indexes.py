@@ -9,24 +9,12 @@ findings at the end. The language server keeps the same indexes current on each 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Protocol
 
-from .analyze import LineResult
 from .example import FORMAT_LABELS
 from .profiles import get_profile
+from .results import IndexFinding, LineResult
 from .settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class IndexFinding:
-    """A cross-line finding on a whole line, with related places (path, line, message)."""
-
-    path: str
-    line: int
-    code: str
-    message: str
-    related: tuple[tuple[str, int, str], ...] = ()
 
 
 class DatasetIndex(Protocol):

@@ -8,7 +8,7 @@ import orjson
 
 from .findings import Edit
 from .locate import ScanError, locate
-from .rule import RawEdits, Violation
+from .violation import RawEdits, Violation
 
 # A key is an unescaped '"' followed by ':'. Inside a string a '"' is always escaped, so this
 # counts keys exactly; comparing with the parsed object's key count finds duplicate keys that

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .findings import Severity
 from .profiles import get_profile
-from .rule import Rule, all_rules
+from .registry import Rule
+from .rule import all_rules
 
 
 @dataclass(frozen=True)

@@ -19,25 +19,13 @@ import importlib.util
 import os
 import pickle
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .token_counts import ExampleTokens, TokenizerUnavailable
+
 TIKTOKEN_ENCODINGS = ("o200k_base", "cl100k_base")
 MEMO_ENTRIES = 4096
-
-
-class TokenizerUnavailable(RuntimeError):
-    """The requested tokenizer cannot be loaded; the message says what to do."""
-
-
-@dataclass(slots=True)
-class ExampleTokens:
-    total: int
-    trainable: int  # tokens of assistant turns that are trained on (weight != 0)
-    last_assistant_start: int  # token offset where the last trained assistant turn starts, -1 if none
-    last_assistant_end: int
-    per_message: tuple[int, ...]
 
 
 def _bundled_file(filename: str) -> bytes | None:

@@ -56,7 +56,7 @@ def test_allocator_hooks_run():
 def test_forked_workers_inherit_the_parents_analyzer(tmp_path, monkeypatch):
     """With fork, the parent builds the analyzer (tokenizer, character table) once and the
     workers share it instead of each building a copy; their results are the in-process ones."""
-    from tunelint.linter import engine, similarity
+    from tunelint.linter import engine, textnorm
 
     monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(engine, "_worker_analyzer", None)
@@ -66,5 +66,5 @@ def test_forked_workers_inherit_the_parents_analyzer(tmp_path, monkeypatch):
     with Linter(jobs=2, use_cache=False) as linter:
         parallel = linter.results(settings, texts)
         assert engine._worker_analyzer is linter.analyzer(settings)
-        assert similarity._TABLE is not None  # built before the fork
+        assert textnorm._TABLE is not None  # built before the fork
         assert parallel == linter.analyzer(settings).analyze_many(texts)

@@ -1,6 +1,6 @@
-"""The near-duplicate engine (tunelint.linter.similarity): normalisation, exact keys, signatures,
-the LSH index. Accuracy is checked against exact Jaccard similarities of generated near
-duplicates; timings live in bench/dedupe_speed.py, not here."""
+"""The near-duplicate engine (tunelint.linter's textnorm, minhash and lsh): normalisation, exact
+keys, signatures, the LSH index. Accuracy is checked against exact Jaccard similarities of
+generated near duplicates; timings live in bench/dedupe_speed.py, not here."""
 
 from __future__ import annotations
 
@@ -14,18 +14,11 @@ import unicodedata
 
 import numpy as np
 import pytest
-from tunelint.linter import similarity as S
-from tunelint.linter.similarity import (
-    EMPTY,
-    LSHIndex,
-    MinHasher,
-    estimate_jaccard,
-    exact_key,
-    lsh_params,
-    normalize,
-    shingles,
-    words,
-)
+
+from tunelint.linter import minhash, textnorm
+from tunelint.linter.lsh import LSHIndex, lsh_params
+from tunelint.linter.minhash import EMPTY, MinHasher, estimate_jaccard
+from tunelint.linter.textnorm import exact_key, normalize, shingles, words
 
 THRESHOLD = 0.8
 TOLERANCE = 0.05  # pairs within this distance of the threshold count neither way
@@ -205,7 +198,7 @@ def test_exact_key_ignores_case_spacing_and_unicode_form():
 def test_normalize_skips_splitting_only_texts_that_are_collapsed_already():
     """`normalize` leaves printable texts without doubled or outer spaces as they are; on random
     texts of every kind of whitespace it equals splitting and joining NFC."""
-    from tunelint.linter.similarity import normalize
+    from tunelint.linter.textnorm import normalize
 
     blanks = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2000", "\u2028",
               "\u2029", "\u3000", "\u200b", "\ufeff"]
@@ -218,7 +211,8 @@ def test_normalize_skips_splitting_only_texts_that_are_collapsed_already():
 
 def test_exact_key_and_signatures_are_stable_across_processes():
     code = (
-        "from tunelint.linter.similarity import exact_key, MinHasher\n"
+        "from tunelint.linter.textnorm import exact_key\n"
+        "from tunelint.linter.minhash import MinHasher\n"
         "import hashlib\n"
         "t = 'Near-duplicate detection, café 日本語 🙂 Straße, must not depend on hash() seeds.'\n"
         "print(exact_key(t), hashlib.blake2b(MinHasher().signature(t).tobytes()).hexdigest())\n"
@@ -259,10 +253,10 @@ def _reference_signature(h: MinHasher, text: str) -> np.ndarray:
 
     def value(ch: str) -> int:
         cp = ord(ch)
-        return cp | (S._SOLO if S._is_solo(cp) else 0)
+        return cp | (textnorm._SOLO if textnorm._is_solo(cp) else 0)
 
     def word_hash(w: str) -> int:
-        x = sum(value(c) * pow(S._BASE, j, 1 << 64) for j, c in enumerate(w))
+        x = sum(value(c) * pow(minhash._BASE, j, 1 << 64) for j, c in enumerate(w))
         return (x + len(w) * int(h._k_len)) & m64
 
     def mix(x: int) -> int:
@@ -377,8 +371,8 @@ def test_signature_alone_equals_signature_in_any_batch(hasher, dataset):
 def test_fast_path_assumptions_hold_for_every_bmp_character():
     """A text of characters the table does not flag is NFC and case-folds character by character;
     case folding is idempotent (the slow path relies on it)."""
-    table = S._lookup(np.arange(0x10000, dtype=np.uint32))
-    ok = [cp for cp in range(0x10000) if table[cp] < S._FLAG and not 0xD800 <= cp <= 0xDFFF]
+    table = textnorm._lookup(np.arange(0x10000, dtype=np.uint32))
+    ok = [cp for cp in range(0x10000) if table[cp] < textnorm._FLAG and not 0xD800 <= cp <= 0xDFFF]
     for cp in range(0x10000):
         c = chr(cp)
         if 0xD800 <= cp <= 0xDFFF:
@@ -442,12 +436,12 @@ def test_estimate_tracks_true_jaccard(hasher, dataset):
 
 
 def test_16_bit_signatures_keep_empty_bins_estimates_and_pairs(hasher, dataset):
-    """What the cache stores (dedupe.Signature): 16 bits a bin, read back for the index."""
+    """What the cache stores (results.Signature): 16 bits a bin, read back for the index."""
     texts, truth, sh = dataset
     sig = hasher.signatures(texts + [""])
-    back = S.from_16_bits(S.to_16_bits(sig))
-    assert S.to_16_bits(sig).dtype == np.uint16 and back.dtype == np.uint32
-    assert S.is_empty_signature(back[-1])  # the empty text stays the empty text
+    back = minhash.from_16_bits(minhash.to_16_bits(sig))
+    assert minhash.to_16_bits(sig).dtype == np.uint16 and back.dtype == np.uint32
+    assert minhash.is_empty_signature(back[-1])  # the empty text stays the empty text
     # empty bins stay empty; so does a value whose low bits are 0xFFFF (chance 2**-16 a bin)
     assert np.array_equal(back == EMPTY, (sig & 0xFFFF) == 0xFFFF)
     assert np.array_equal(back & 0xFFFF, sig & 0xFFFF)  # every bin keeps its low 16 bits
@@ -618,11 +612,11 @@ def test_character_table_entries_computed_on_demand_are_those_of_the_definition(
     entry is what `_entry` gives with every composition's second characters known."""
     import numpy as np
 
-    from tunelint.linter import similarity
+    from tunelint.linter import textnorm
 
     rng = random.Random(11)
     cps = np.array(rng.sample(range(0x20000), 3000) + [0x0301, 0x0CD5, 0x1161, 0x110BA], dtype=np.uint32)
-    values = similarity._lookup(cps)
-    second = similarity._second_chars(0, 0x20000)
-    assert values.tolist() == [similarity._entry(cp, second) for cp in cps.tolist()]
-    assert similarity._UNKNOWN not in similarity._char_table()[cps].tolist()
+    values = textnorm._lookup(cps)
+    second = textnorm._second_chars(0, 0x20000)
+    assert values.tolist() == [textnorm._entry(cp, second) for cp in cps.tolist()]
+    assert textnorm._UNKNOWN not in textnorm._char_table()[cps].tolist()

@@ -1,4 +1,5 @@
-"""Every rule family. Importing this package registers all rules (see `linter.rule`)."""
+"""Every rule family. Importing this package registers all rules (see `linter.registry`;
+`linter.rule` lists them)."""
 
 from . import (  # noqa: F401
     conversation,

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from ..example import Example, text_parts
 from ..findings import Severity
-from ..rule import Violation, rule
-
+from ..registry import rule
+from ..violation import Violation
 
 KNOWN_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 

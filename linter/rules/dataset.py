@@ -1,7 +1,7 @@
 """TL8xx: rules about the whole file. The engine computes these from per-line summaries; the
 docstrings are their documentation."""
 
-from ..rule import declare
+from ..registry import declare
 
 declare("TL801", "too-few-examples", "error", """
 The file has fewer examples than the profile's minimum (OpenAI: 10).

@@ -2,7 +2,7 @@
 dataset index in `linter/dedupe.py` across lines and files; the docstrings are their
 documentation."""
 
-from ..rule import declare
+from ..registry import declare
 
 declare("TL901", "duplicate-example", "warning", """
 The example repeats an earlier one exactly, in this file or another file of the same split,

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 
 from ..example import Example, text_parts
-from ..rule import ReplaceValue, Violation, rule
+from ..registry import rule
+from ..violation import ReplaceValue, Violation
 
 CONTROL_TOKEN_RE = re.compile(
     r"<\|(?:im_start|im_end|im_sep|endoftext|eot_id|start_header_id|end_header_id|begin_of_text"

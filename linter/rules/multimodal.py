@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 
 from ..example import Example
-from ..rule import Violation, rule
+from ..registry import rule
+from ..violation import Violation
 
 PART_TYPES = ("text", "image_url")
 DATA_URL_RE = re.compile(r"^data:image/(jpeg|jpg|png|webp|gif);base64,[A-Za-z0-9+/]{16}")

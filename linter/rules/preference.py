@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..example import Example, content_text
-from ..rule import Violation, rule
+from ..registry import rule
+from ..violation import Violation
 
 
 @rule("TL501", "preference-input-shape", "error", formats={"preference"})

@@ -1,7 +1,7 @@
 """TL0xx: reading the file. These findings come from the reader and the JSON parser; the
 docstrings here are their documentation."""
 
-from ..rule import declare
+from ..registry import declare
 
 declare("TL001", "io-error", "error", """
 The file cannot be read: it does not exist, is a directory with no `.jsonl` files, or

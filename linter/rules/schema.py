@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterator
 
 from ..example import FORMAT_LABELS, Example
-from ..rule import Violation, rule
+from ..registry import rule
+from ..violation import Violation
 
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -86,7 +87,7 @@ def invalid_role(ex: Example) -> Iterator[Violation]:
             msg = f"unknown role {role!r}; expected one of {', '.join(sorted(allowed))}"
             if guess:
                 msg += f" (did you mean {guess!r}?)"
-                from ..rule import ReplaceValue
+                from ..violation import ReplaceValue
 
                 fix = ReplaceValue(path + ("role",), guess, f"Replace role with {guess!r}", safe=False)
             yield Violation(msg, path + ("role",), fix=fix)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..example import Example
-from ..rule import Violation, rule
+from ..registry import rule
+from ..violation import Violation
 from .conversation import trained
 
 

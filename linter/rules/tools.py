@@ -11,7 +11,8 @@ import orjson
 from referencing.exceptions import Unresolvable
 
 from ..example import Example
-from ..rule import ReplaceValue, Violation, rule
+from ..registry import rule
+from ..violation import ReplaceValue, Violation
 
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 

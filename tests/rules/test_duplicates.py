@@ -244,7 +244,8 @@ def test_signer_keys_and_prompt_signatures_match_their_definitions():
     answer are (prompt), and the last answers are (answer); the prompt's MinHash, taken from the
     whole text's shingles, is that of the prompt's own text."""
     from tunelint.linter.dedupe import Signer, comparable_turns
-    from tunelint.linter.similarity import MinHasher, normalize, to_16_bits
+    from tunelint.linter.minhash import MinHasher, to_16_bits
+    from tunelint.linter.textnorm import normalize
 
     rnd = random.Random(7)
     variants = ["Reset the router", "reset  the ROUTER", " reset the router\n", "Reset the router!",
