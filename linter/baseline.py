@@ -9,7 +9,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from .engine import FileReport
+from .atomic import write_atomically
+from .engine import FileReport, line_hash
 from .findings import Finding
 
 FORMAT_VERSION = 1
@@ -61,14 +62,39 @@ def filter_matching(findings: list[Finding], line_hash_of, baseline_path: str) -
 
 
 def write(reports: list[FileReport], baseline_path: str) -> int:
+    """Record every finding of `reports` as the baseline (replacing the file); how many."""
     root = Path(baseline_path).parent
-    entries = []
-    for r in reports:
-        for f in r.findings:
-            p, code, h = _rel(f.path, root), f.code, r.line_hash(f.line)
-            entries.append({"path": p, "code": code, "line_hash": h, "line": f.line, "message": f.message})
-    data = {"tunelint_baseline": FORMAT_VERSION, "findings": entries}
-    tmp = baseline_path + ".tmp"
-    Path(tmp).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, baseline_path)
+    entries = [_entry(_rel(f.path, root), f.code, r.line_hash(f.line), f.line, f.message)
+               for r in reports for f in r.findings]
+    _save(baseline_path, entries)
     return len(entries)
+
+
+def add(baseline_path: str, path: str, code: str, line_text: str, line: int) -> int:
+    """Add one finding (of `code` on the line `line_text`, number `line`, of `path`) to the
+    baseline, creating it if needed; how many entries it then has."""
+    try:
+        data = json.loads(Path(baseline_path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = {"tunelint_baseline": FORMAT_VERSION, "findings": []}
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BaselineError(f"{baseline_path}: not a tunelint baseline ({e})") from None
+    if not isinstance(data, dict) or data.get("tunelint_baseline") != FORMAT_VERSION \
+            or not isinstance(data.get("findings"), list):
+        raise BaselineError(f"{baseline_path} is not a tunelint baseline (version {FORMAT_VERSION})")
+    rel = _rel(path, Path(baseline_path).parent)
+    entries = data["findings"] + [_entry(rel, code, f"{line_hash(line_text):016x}", line)]
+    _save(baseline_path, entries)
+    return len(entries)
+
+
+def _entry(path: str, code: str, hash_: str, line: int, message: str | None = None) -> dict:
+    out = {"path": path, "code": code, "line_hash": hash_, "line": line}
+    if message is not None:
+        out["message"] = message
+    return out
+
+
+def _save(baseline_path: str, entries: list[dict]) -> None:
+    data = {"tunelint_baseline": FORMAT_VERSION, "findings": entries}
+    write_atomically(baseline_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")

