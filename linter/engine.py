@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from .analyze import DUPLICATE_CODES, Analyzer, LineFinding, LineResult
+from .analyze import DUPLICATE_CODES, Analyzer, LineResult
 from .cache import LineCache, open_cache
-from .findings import Edit, Finding, Fix, Related, Severity
+from .file_findings import FileFindings, blank_text_problem
+from .findings import Finding
 from .indexes import DatasetIndex, FormatIndex, SizeIndex
-from .rule import REGISTRY, all_rules
+from .rule import all_rules
 from .settings import Settings
 from .source import SourceLine, check_file, read_lines, text_lines
 from .tokens import join_prefetch
@@ -53,11 +54,13 @@ class FileReport:
     # a 64-bit hash of each line's content (index: line - 1), so baselines can match findings by
     # content; 8 bytes a line keeps memory bounded on huge files
     line_hashes: array = field(default_factory=lambda: array("Q"))
+    # the findings as they are collected, until the dataset's are added (`_add_index_findings`)
+    collected: FileFindings | None = field(default=None, repr=False)
+    crlf: list[int] = field(default_factory=lambda: [0, 0])  # lines ending with CRLF, the first of them
 
     def line_hash(self, line: int) -> str:
         i = line - 1
         return f"{self.line_hashes[i]:016x}" if 0 <= i < len(self.line_hashes) else ""
-
 
 
 def line_hash(text: str) -> int:
@@ -242,9 +245,13 @@ class Linter:
         """Lint an in-memory document (an editor buffer), exactly as the file would be."""
         self._new_run()
         idx = default_indexes({path: settings}, {path: split_from_name(path)}, [path])
-        report = FileReport(path, settings)
-        if not text.strip("\ufeff \t\r\n"):
-            report.findings.append(_file_finding(path, "TL003", "the file is empty" if not text else "the file has only whitespace", settings))
+        report = self._new_report(path, settings)
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        problem = blank_text_problem(lines)
+        if problem is not None:
+            report.collected.file_problem(problem)
         else:
             self._lint_lines(report, text_lines(text), idx)
         _add_index_findings([report], idx)
@@ -252,29 +259,25 @@ class Linter:
 
     # -- the work ---------------------------------------------------------------------------
 
-    def _lint_file(self, path: str, settings: Settings, idx: list[DatasetIndex]) -> FileReport:
+    @staticmethod
+    def _new_report(path: str, settings: Settings) -> FileReport:
         report = FileReport(path, settings)
+        report.collected = FileFindings(path, settings)
+        return report
+
+    def _lint_file(self, path: str, settings: Settings, idx: list[DatasetIndex]) -> FileReport:
+        report = self._new_report(path, settings)
         problem = check_file(path)
         if problem is not None:
-            report.findings.append(_file_finding(path, problem.code, problem.message, settings))
-            if problem.fatal:
-                return report
-        self._lint_lines(report, read_lines(path), idx)
+            report.collected.file_problem(problem)
+        if not report.collected.fatal:
+            self._lint_lines(report, read_lines(path), idx)
         return report
 
     def _lint_lines(self, report: FileReport, lines: Iterator[SourceLine], idx: list[DatasetIndex]) -> None:
         """Batch by batch, pipelined (`_pipelined`)."""
-        crlf = [0, 0]  # count, first line
-        _pipelined(_batches(lines, crlf), lambda batch: self._submit(report, batch),
+        _pipelined(_batches(lines, report.crlf), lambda batch: self._submit(report, batch),
                    lambda pending: self._finish_batch(report, pending, idx))
-        s = report.settings
-        if crlf[0] and s.enabled("TL006"):
-            fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
-            report.findings.append(_finding(report.path, crlf[1], 1, 1, "TL006", None,
-                                            f"{crlf[0]} line{'s' if crlf[0] > 1 else ''} end with CRLF (Windows line endings)", s, fix))
-        if report.stats.lines and not report.stats.examples and not any(f.code == "TL003" for f in report.findings) \
-                and all(f.code == "TL007" for f in report.findings):
-            report.findings.append(_file_finding(report.path, "TL003", "the file has only blank lines", s))
 
     def _submit(self, report: FileReport, batch: list[SourceLine]) -> _Pending:
         lines = [ln for ln in batch if ln.text is not None]
@@ -282,14 +285,14 @@ class Linter:
                                            [ln.data for ln in lines]))
 
     def _finish_batch(self, report: FileReport, pending: _Pending, idx: list[DatasetIndex]) -> None:
-        s = report.settings
+        collected = report.collected
         stats = report.stats
         it = iter(self._collect(pending.work))
         for ln in pending.batch:
             stats.lines += 1
             report.line_hashes.append(0)
             r = next(it) if ln.text is not None else None
-            report.findings += line_findings(report.path, ln, r, s)
+            collected.add_line(ln, r)
             if r is None:
                 continue
             if self.line_hashes:
@@ -416,29 +419,6 @@ def _batches(lines: Iterator[SourceLine], crlf: list[int]) -> Iterator[list[Sour
         yield batch
 
 
-def line_findings(path: str, ln: SourceLine, r: LineResult | None, s: Settings) -> list[Finding]:
-    """The findings one line has on its own: reading problems and its per-line rules. Shared by
-    the CLI and the language server, so both report exactly the same."""
-    out = []
-    shift = 1 if ln.bom else 0
-    if ln.bom and s.enabled("TL005"):
-        out.append(_finding(path, ln.number, 1, 2, "TL005", None, "the file starts with a UTF-8 byte order mark", s,
-                            Fix("Remove the byte order mark", (Edit(0, 1, ""),))))
-    if ln.size > s.max_line_bytes and s.enabled("TL014"):
-        out.append(_finding(path, ln.number, 1, 2, "TL014", None,
-                            f"line is {ln.size / 1048576:.1f} MiB (limit {s.max_line_bytes / 1048576:.1f} MiB)", s))
-    if r is None:
-        if ln.problem is not None:
-            code, start, end, message = ln.problem
-            if s.enabled(code):
-                out.append(_finding(path, ln.number, start + 1, end + 1, code, None, message, s))
-        return out
-    for lf in r.findings:
-        if s.enabled(lf.code):
-            out.append(_from_line(path, ln.number, lf, shift, s))
-    return out
-
-
 def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None],
                     order: list[str]) -> list[DatasetIndex]:
     idx: list[DatasetIndex] = [FormatIndex(), SizeIndex(settings)]
@@ -465,36 +445,13 @@ def split_from_name(path: str) -> str | None:
 
 
 def _add_index_findings(reports: list[FileReport], idx: list[DatasetIndex]) -> None:
-    by_path = {r.path: r for r in reports}
+    """Each report's findings, complete: the dataset indexes' added to the lines' (`FileFindings`)."""
+    by_path: dict[str, list] = {r.path: [] for r in reports}
     for index in idx:
         for f in index.findings():
-            r = by_path.get(f.path)
-            if r is not None and r.settings.enabled(f.code):
-                related = tuple(Related(p, line, 1, msg) for p, line, msg in f.related)
-                r.findings.append(_finding(f.path, f.line, 1, 2, f.code, None, f.message, r.settings, None, related))
+            if f.path in by_path:
+                by_path[f.path].append(f)
     for r in reports:
-        r.findings.sort(key=lambda f: f.sort_key)
-
-
-def _severity(code: str, override: Severity | None, settings: Settings) -> Severity:
-    rule = REGISTRY[code]
-    return settings.severity_of(code, override or rule.severity)
-
-
-def _finding(path, line, col, end_col, code, override, message, settings, fix=None, related=()) -> Finding:
-    return Finding(path, line, col, line, max(end_col, col + 1), code, REGISTRY[code].name,
-                   _severity(code, override, settings), message, fix, related)
-
-
-def _file_finding(path: str, code: str, message: str, settings: Settings) -> Finding:
-    return _finding(path, 1, 1, 2, code, None, message, settings)
-
-
-def _from_line(path: str, number: int, lf: LineFinding, shift: int, s: Settings) -> Finding:
-    fix = lf.fix
-    if fix is not None and shift:
-        fix = Fix(fix.title, tuple(Edit(e.start + shift, e.end + shift, e.text) if e.start >= 0 else e
-                                   for e in fix.edits), fix.safe, fix.normalize_newlines)
-    related = tuple(Related(path, number, col + 1 + shift, msg) for col, msg in lf.related)
-    return _finding(path, number, lf.start + 1 + shift, lf.end + 1 + shift, lf.code, lf.severity,
-                    lf.message, s, fix, related)
+        r.findings = r.collected.finish(by_path[r.path], crlf=tuple(r.crlf), lines=r.stats.lines,
+                                        examples=r.stats.examples)
+        r.collected = None

@@ -76,6 +76,10 @@ class SizeIndex:
     def remove(self, path: str, line: int) -> None:
         self.examples.get(path, set()).discard(line)
 
+    def count(self, path: str) -> int:
+        """How many examples `path` has."""
+        return len(self.examples.get(path, ()))
+
     def findings(self) -> list[IndexFinding]:
         out = []
         for path, lines in self.examples.items():

@@ -48,13 +48,29 @@ class Document:
     version: int
     lines: list[str] = field(default_factory=list)  # without "\n"; a CRLF line keeps its "\r"
     ids: list[int] = field(default_factory=list)  # one stable id per line, for dataset indexes
+    crlf: set[int] = field(default_factory=set)  # ids of the lines that end with "\r" (CRLF)
 
     @classmethod
     def open(cls, uri: str, path: str, version: int, text: str) -> Document:
         doc = cls(uri, path, version)
-        doc.lines = text.split("\n")
-        doc.ids = [next(_ids) for _ in doc.lines]
+        doc.replace_all(text)
         return doc
+
+    def first_crlf(self) -> int:
+        """The 1-based number of the first line that ends with CRLF (0: none). Costs the lines
+        before it, so nothing for a file without CRLF, one line for a Windows file."""
+        if self.crlf:
+            for n, i in enumerate(self.ids, 1):
+                if i in self.crlf:
+                    return n
+        return 0
+
+    def _track_crlf(self, ids: list[int], lines: list[str]) -> None:
+        for i, line in zip(ids, lines, strict=True):
+            if line.endswith("\r"):
+                self.crlf.add(i)
+            else:
+                self.crlf.discard(i)
 
     @property
     def text(self) -> str:
@@ -64,6 +80,7 @@ class Document:
         removed = self.ids
         self.lines = text.split("\n")
         self.ids = [next(_ids) for _ in self.lines]
+        self.crlf = {i for i, line in zip(self.ids, self.lines, strict=True) if line.endswith("\r")}
         return Change(0, removed, len(self.lines))
 
     def apply(self, start: tuple[int, int], end: tuple[int, int], text: str) -> Change:
@@ -81,6 +98,8 @@ class Document:
         self.lines[sl : el + 1] = new
         # the first line keeps its id when it is edited in place, so an index entry moves with it
         self.ids[sl : el + 1] = [removed[0]] + [next(_ids) for _ in new[1:]]
+        self.crlf.difference_update(removed)
+        self._track_crlf(self.ids[sl : sl + len(new)], new)
         return Change(sl, removed[1:] if len(new) >= 1 else removed, len(new))
 
     def line_numbers(self) -> dict[int, int]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunelint.config import Config, ConfigError, load_config
 from tunelint.linter.analyze import DUPLICATE_CODES, LineResult
-from tunelint.linter.engine import Linter, _finding, line_findings
-from tunelint.linter.findings import Finding, Fix, Related
+from tunelint.linter.discover import jsonl_files
+from tunelint.linter.engine import Linter, line_hash
+from tunelint.linter.file_findings import FileFindings, blank_text_problem
+from tunelint.linter.findings import Finding
 from tunelint.linter.indexes import FormatIndex, SizeIndex
 from tunelint.linter.settings import Settings
 from tunelint.linter.source import SourceLine, editor_line, read_lines
@@ -22,7 +25,6 @@ from .documents import Change, Document
 
 log = logging.getLogger("tunelint.server")
 
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tunelint", ".tox"}
 MAX_WORKSPACE_FILES = 64
 MEMO_LIMIT = 300_000
 LARGE_BATCH = 200  # lines: more go through the disk cache and worker processes
@@ -49,7 +51,7 @@ class Project:
         self.root = Path(root).resolve() if root else None
         self.editor_settings = dict(editor_settings or {})
         self.jobs = jobs
-        self._linter: Linter | None = None
+        self._linter: Linter | None = None  # analyse_now's only
         self.sources: dict[str, Source] = {}
         self.memo: dict[tuple[Settings, str], LineResult] = {}
         self.config_error: str | None = None
@@ -150,16 +152,8 @@ class Project:
         """The train/validation/test files of the workspace (from `splits`, else by name)."""
         if self.root is None:
             return []
-        found = []
-        for dirpath, dirs, files in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            for f in sorted(files):
-                p = os.path.join(dirpath, f)
-                if f.endswith(".jsonl") and self._is_split_file(p) and not self.config.excluded(p):
-                    found.append(p)
-                    if len(found) >= MAX_WORKSPACE_FILES:
-                        return found
-        return found
+        return jsonl_files(str(self.root), skip=lambda p: not self._is_split_file(p) or self.config.excluded(p),
+                           limit=MAX_WORKSPACE_FILES)
 
     def _is_split_file(self, path: str) -> bool:
         return self.split_of(path) is not None
@@ -224,16 +218,13 @@ class Project:
             else:
                 self.duplicates.remove(src.path, i)
 
-    @property
-    def linter(self) -> Linter:
+    def analyse_now(self, src: Source) -> None:
+        """work + compute + store in one go, with a Linter of the project's own (tests and
+        scripts; the server splits the three and computes with its analysis thread's Linter)."""
         if self._linter is None:
             self._linter = Linter(jobs=self.jobs, start_method="forkserver")
-        return self._linter
-
-    def analyse_now(self, src: Source) -> None:
-        """work + compute + store in one go (tests, scripts; the server splits them)."""
         settings, texts = self.work(src)
-        self.store(src, settings, texts, compute(self.linter, settings, texts))
+        self.store(src, settings, texts, compute(self._linter, settings, texts))
 
     def _texts(self, src: Source) -> dict[int, str]:
         if src.doc is None:
@@ -250,43 +241,36 @@ class Project:
     # -- findings -----------------------------------------------------------------------------
 
     def findings(self, src: Source) -> list[Finding]:
-        """Every finding for one source, exactly as `tunelint check` reports it. Visits only the
-        lines that have findings of their own, so an edit costs the findings, not the file."""
+        """Every finding for one source, exactly as `tunelint check` reports it: the linter's
+        `FileFindings` assembles them, as it does for the CLI. Visits only the lines that have
+        findings of their own, so an edit costs the findings, not the file."""
         settings = self.settings_for(src.path)
-        out: list[Finding] = []
-        raw = src.doc.lines[: src.doc.content_lines] if src.doc else [src.texts[i] for i in src.order]
-        if not any(line.strip("\ufeff \t\r") for line in raw):
-            if settings.enabled("TL003"):
-                out.append(_finding(src.path, 1, 1, 2, "TL003", None, "the file is empty" if not raw
-                                    else "the file has only whitespace", settings))
-            return out
+        collected = FileFindings(src.path, settings)
+        doc = src.doc
+        raw = islice(doc.lines, doc.content_lines) if doc else (src.texts[i] for i in src.order)
+        problem = blank_text_problem(raw)
+        if problem is not None:
+            collected.file_problem(problem)
+            return collected.finish()
         numbers = self._number_map(src)
         ids = set(src.flagged)
-        if src.doc is not None:
-            ids.add(src.doc.ids[0])  # a byte order mark is a finding of line 1
-        lines = {}
+        if doc is not None:
+            ids.add(doc.ids[0])  # a byte order mark is a finding of line 1
         for i in ids:
             n = numbers.get(i)
-            if n is None:
-                continue
-            ln = self._line(src, i, n)
-            lines[n] = ln
-            out += line_findings(src.path, ln, src.results.get(i), settings)
-        crlf = [n for n, line in enumerate(raw, 1) if line.endswith("\r")] if src.doc else []
-        if crlf and settings.enabled("TL006"):
-            fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
-            out.append(_finding(src.path, crlf[0], 1, 1, "TL006", None,
-                                f"{len(crlf)} line{'s' if len(crlf) > 1 else ''} end with CRLF (Windows line endings)",
-                                settings, fix))
-        for index in (self.formats, self.sizes, self.duplicates):
-            if index is self.duplicates and not any(settings.enabled(c) for c in DUPLICATE_CODES):
-                continue
-            for f in index.findings():
-                if f.path == src.path and settings.enabled(f.code):
-                    related = tuple(Related(p, n, 1, m) for p, n, m in f.related)
-                    out.append(_finding(f.path, f.line, 1, 2, f.code, None, f.message, settings, None, related))
-        out.sort(key=lambda f: f.sort_key)
-        return self._without_baselined(src, numbers, out)
+            if n is not None:
+                collected.add_line(self._line(src, i, n), src.results.get(i))
+        crlf = (len(doc.crlf), doc.first_crlf()) if doc else (0, 0)
+        dataset = [f for index in self._indexes(settings) for f in index.findings() if f.path == src.path]
+        lines = doc.content_lines if doc else len(src.order)
+        findings = collected.finish(dataset, crlf=crlf, lines=lines, examples=self.sizes.count(src.path))
+        return self._without_baselined(src, numbers, findings)
+
+    def _indexes(self, settings: Settings) -> list:
+        """The dataset indexes whose findings `settings` can show."""
+        if any(settings.enabled(c) for c in DUPLICATE_CODES):
+            return [self.formats, self.sizes, self.duplicates]
+        return [self.formats, self.sizes]
 
     def _line(self, src: Source, line_id: int, number: int) -> SourceLine:
         if src.doc is None:
@@ -299,7 +283,6 @@ class Project:
         if not baseline or not findings or not os.path.isfile(baseline):
             return findings
         from tunelint.linter.baseline import BaselineError, filter_matching
-        from tunelint.linter.engine import line_hash
 
         by_number = {n: i for i, n in numbers.items()}
 
