@@ -1,72 +1,66 @@
-"""Editor settings (initialization options and `workspace/configuration`, section "tunelint"):
-validated here, bad values reported and dropped rather than failing the server."""
+"""The editor's settings (`initializationOptions` and `workspace/configuration`, section
+"tunelint", camelCase): the linter's options (tunelint.options.LintOptions, checked exactly as
+the config file's are) and the server's own (`EditorOptions`). A bad value is reported and
+dropped, the rest applies: a typo in a setting must not stop the server (as
+jedi-language-server does with its initialization options)."""
 
 from __future__ import annotations
 
-from tunelint.linter.findings import Severity
-from tunelint.linter.profiles import PROFILES
+from collections.abc import Mapping
 
-# editor key → Settings field
-KEYS = {
-    "profile": "profile",
-    "tokenizer": "tokenizer",
-    "maxTokens": "max_tokens",
-    "select": "select",
-    "ignore": "ignore",
-    "severity": "severity",
-    "duplicateThreshold": "duplicate_threshold",
-}
-IGNORED = {"path", "interpreter", "trace", "train", "serverArgs", "worstExamples"}  # not linter settings
+import attrs
+
+from tunelint.options import (LINT_KEYS, LintOptions, NonNegativeInt, OptionsError, camel, field_names,
+                              lint_options, structure)
+
+WORST_DEFAULT = 5
 
 
-def editor_settings(options: dict) -> tuple[dict, list[str]]:
-    """(values for Settings, problems). Values set here override the project's config file,
-    the way command-line options do for `tunelint check`."""
-    out: dict = {}
+@attrs.frozen(kw_only=True)
+class EditorOptions:
+    """The server's own settings, beside the linter's."""
+
+    worst_examples: NonNegativeInt | None = None
+    """After a fine-tune, mark this many examples the model does worst on (default 5; 0: none)."""
+    train: dict | None = None
+    """Defaults for fine-tunes launched from the editor (checked by the trainer's settings model
+    when a run is launched: tunelint.trainer.settings)."""
+    # read by the VS Code extension itself; accepted here so that they are not "unknown"
+    path: str | None = None
+    interpreter: str | None = None
+    trace: dict | None = None
+    server_args: list | None = None
+
+    @property
+    def worst(self) -> int:
+        return WORST_DEFAULT if self.worst_examples is None else self.worst_examples
+
+
+_LINT = {camel(n): n for n in LINT_KEYS}
+_EDITOR = {camel(n) for n in field_names(EditorOptions)}
+
+
+def editor_options(options: Mapping | None) -> tuple[LintOptions, EditorOptions, list[str]]:
+    """(the linter's options, the server's, problems). Keys may be camelCase (`maxTokens`, as
+    VS Code sends them) or the config file's snake_case (`max_tokens`)."""
+    lint: dict = {}
+    editor: dict = {}
     problems: list[str] = []
     for key, value in (options or {}).items():
-        if key in IGNORED or value is None:
+        name = camel(key) if "_" in key else key
+        if name in _LINT:
+            target, model = lint, lambda d: lint_options(d, "camel")
+        elif name in _EDITOR:
+            target, model = editor, lambda d: structure(EditorOptions, d, "camel")
+        else:
+            known = ", ".join(sorted([*_LINT, *_EDITOR]))
+            problems.append(f"unknown key {key!r} (known: {known})")
             continue
-        field = KEYS.get(key) or (key if key in KEYS.values() else None)
-        if field is None:
-            problems.append(f"unknown setting {key!r}")
+        try:  # one key at a time: a bad one is dropped, the others apply
+            model({name: value})
+        except OptionsError as e:
+            problems += e.problems
             continue
-        try:
-            out[field] = _convert(field, value)
-        except ValueError as e:
-            problems.append(f"{key}: {e}")
-    return out, problems
+        target[name] = value
+    return lint_options(lint, "camel"), structure(EditorOptions, editor, "camel"), problems
 
-
-def _convert(field: str, value):
-    if field == "profile":
-        if value not in PROFILES:
-            raise ValueError(f"unknown profile {value!r} (choose {', '.join(PROFILES)})")
-        return value
-    if field == "tokenizer":
-        if value in ("", "none", False):
-            return None
-        if not isinstance(value, str):
-            raise ValueError("must be a tokenizer name, hf:<folder> or 'none'")
-        return value
-    if field == "max_tokens":
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError("must be a positive integer")
-        return value
-    if field in ("select", "ignore"):
-        if isinstance(value, str):
-            value = [v for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError("must be a list of rule codes or prefixes")
-        return tuple(v.strip().upper() for v in value)
-    if field == "severity":
-        if not isinstance(value, dict):
-            raise ValueError('must be an object like {"TL202": "error"}')
-        for sev in value.values():
-            Severity(sev)
-        return tuple((c.upper(), s) for c, s in value.items())
-    if field == "duplicate_threshold":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise ValueError("must be a number in (0, 1]")
-        return float(value)
-    raise ValueError("unsupported")

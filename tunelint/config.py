@@ -10,17 +10,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tunelint.linter.engine import split_from_name
-from tunelint.linter.findings import Severity
-from tunelint.linter.profiles import PROFILES
 from tunelint.linter.settings import Settings
+from tunelint.options import CONFIG_TABLES, LINT_KEYS, OptionsError, lint_options
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-SETTING_KEYS = {"profile", "tokenizer", "max_tokens", "select", "ignore", "severity", "max_line_bytes", "duplicates"}
-DUPLICATE_KEYS = {"threshold": "duplicate_threshold", "casefold": "duplicate_casefold"}
+# the linter's options as the config file spells them (tunelint.options.LintOptions, with the
+# duplicate options in a `duplicates` table); the rest is the project's layout and training
+SETTING_KEYS = (LINT_KEYS - {f for table in CONFIG_TABLES.values() for f in table.values()}) | set(CONFIG_TABLES)
 TOP_KEYS = SETTING_KEYS | {"splits", "overrides", "baseline", "train", "exclude"}
 SPLITS = ("train", "validation", "test")
 
@@ -151,41 +151,16 @@ def _globs(v: object, where: str) -> list[str]:
 
 
 def _setting_values(d: dict, where: str, root: Path) -> dict:
-    out = {}
-    for k, v in d.items():
-        if k == "profile":
-            if v not in PROFILES:
-                raise ConfigError(f"{where}: unknown profile {v!r} (choose {', '.join(PROFILES)})")
-        elif k == "tokenizer":
-            if v is not False and not isinstance(v, str):
-                raise ConfigError(f"{where}: `tokenizer` must be a name, hf:<path>, or false")
-            v = v or None
-            if v and v.startswith("hf:") and not os.path.isabs(v[3:]):
-                v = "hf:" + str(root / v[3:])  # relative to the config file, like every path in it
-        elif k in ("max_tokens", "max_line_bytes"):
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ConfigError(f"{where}: `{k}` must be a positive integer")
-        elif k in ("select", "ignore"):
-            v = tuple(x.upper() for x in _globs(v, f"{where}: {k}"))
-        elif k == "duplicates":
-            if not isinstance(v, dict) or set(v) - set(DUPLICATE_KEYS):
-                raise ConfigError(f"{where}: `duplicates` must be a table with keys {', '.join(DUPLICATE_KEYS)}")
-            t = v.get("threshold", 0.8)
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
-                raise ConfigError(f"{where}: duplicates.threshold must be a number in (0, 1]")
-            if not isinstance(v.get("casefold", True), bool):
-                raise ConfigError(f"{where}: duplicates.casefold must be true or false")
-            out.update({DUPLICATE_KEYS[key]: val for key, val in v.items()})
-            continue
-        elif k == "severity":
-            if not isinstance(v, dict):
-                raise ConfigError(f"{where}: `severity` must be a table of CODE = \"error\"|\"warning\"|\"info\"")
-            for code, sev in v.items():
-                if sev not in {s.value for s in Severity}:
-                    raise ConfigError(f"{where}: severity.{code} must be error, warning or info, not {sev!r}")
-            v = tuple((c.upper(), s) for c, s in v.items())
-        out[k] = v
-    return out
+    """The linter's options of a config table (top level or an override), checked by their
+    typed model (tunelint.options), as Settings values."""
+    try:
+        values = lint_options(d).settings_values()
+    except OptionsError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    tok = values.get("tokenizer")
+    if tok and tok.startswith("hf:") and not os.path.isabs(tok[3:]):
+        values["tokenizer"] = "hf:" + str(root / tok[3:])  # relative to the config file, like every path in it
+    return values
 
 
 def _settings(values: dict, file: Path | None) -> Settings:
