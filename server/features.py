@@ -1,9 +1,9 @@
 """Editor features computed from a source's results and findings: inlay hints, hover, code
-lenses, code actions and commands. No pygls registrations here (see server/main.py)."""
+lenses and code actions. Each takes the values it needs; no pygls registrations here (see
+server/main.py) and no commands (server/commands.py)."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import orjson
@@ -11,16 +11,16 @@ from lsprotocol import types
 
 from tunelint.linter.findings import Finding
 
-from .convert import diagnostic, path_to_uri, rule_markdown, text_edits
+from .commands import CMD_ADD_TO_BASELINE
+from .convert import diagnostic, rule_markdown, text_edits
 from .documents import from_utf16, utf16_len
 
 if TYPE_CHECKING:
-    from .main import TunelintServer
-    from .project import Project, Source
+    from tunelint.linter.settings import Settings
+
+    from .project import Source
 
 FIX_ALL_KIND = "source.fixAll.tunelint"
-CMD_LINT_FILE = "tunelint.lintFile"
-CMD_ADD_TO_BASELINE = "tunelint.addToBaseline"
 
 
 def inlay_hints(src: Source, rng: types.Range) -> list[types.InlayHint]:
@@ -49,25 +49,21 @@ def findings_at(findings: list[Finding], src: Source, pos: types.Position) -> li
     return [f for f in findings if f.line == pos.line + 1 and f.column <= col <= max(f.end_column, f.column + 1)]
 
 
-async def hover(ls: TunelintServer, src: Source, findings: list[Finding], pos: types.Position,
-                run: str | None = None) -> types.Hover | None:
+def hover(src: Source, findings: list[Finding], pos: types.Position, extra: list[str | None]) -> types.Hover | None:
+    """The documentation of the rules found under the cursor, then `extra` (the last run's
+    result for the line, the line's token breakdown), where present."""
     here = findings_at(findings, src, pos)
     parts = [rule_markdown(f.code) for f in dict((f.code, f) for f in here).values()]
-    if run:
-        parts.append(run)
-    if pos.line < src.doc.content_lines:
-        breakdown = await ls.run(_token_breakdown, ls.project, src.path, src.doc.lines[pos.line])
-        if breakdown:
-            parts.append(breakdown)
+    parts += [p for p in extra if p]
     if not parts:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
 
 
-def _token_breakdown(project: Project, path: str, line: str) -> str | None:
-    """Per-message token counts of one line; for a Hugging Face tokenizer also the rendered
-    chat template with the trained assistant text marked."""
-    settings = project.settings_for(path)
+def token_breakdown(counter, settings: Settings, line: str) -> str | None:
+    """Per-message token counts of one line (`counter`: the analyzer's token counter for
+    `settings`); for a Hugging Face tokenizer also the rendered chat template with the trained
+    assistant text marked."""
     if not settings.tokenizer:
         return None
     try:
@@ -77,7 +73,6 @@ def _token_breakdown(project: Project, path: str, line: str) -> str | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
         return None
     msgs = obj["messages"]
-    counter = project.linter.analyzer(settings).counter
     try:
         counted = counter.count_messages(msgs, obj.get("tools"))
     except Exception as e:  # a template that rejects the example says why
@@ -119,9 +114,9 @@ def _mark_trained(rendered: str, msgs: list) -> str:
     return "".join(out)
 
 
-def code_lenses(project: Project, src: Source, findings: list[Finding]) -> list[types.CodeLens]:
-    s = project.summary(src, findings)
-    split = project.split_of(src.path)
+def code_lenses(summary: dict, split: str | None) -> list[types.CodeLens]:
+    """The file's summary on its first line (`summary`: Project.summary)."""
+    s = summary
     title = f"tunelint: {s['examples']:,} examples"
     if split:
         title += f" ({split})"
@@ -174,77 +169,3 @@ def _fix_all(text: str, findings: list[Finding]) -> str | None:
         return None
     fixed, _ = apply_to_text(text, todo)
     return fixed if fixed != text else None
-
-
-async def lint_file_command(ls: TunelintServer, args) -> dict:
-    """Lint a file from disk (for files too large for the editor to sync) and publish its
-    diagnostics. Argument: a file URI or path inside the workspace."""
-    path = _argument_path(ls, args)
-    from tunelint.linter.engine import Linter
-
-    def run():
-        with Linter(start_method="forkserver") as linter:
-            return linter.lint_paths([path], ls.project.settings_for, ls.project.split_of)[0]
-
-    report = await ls.run(run)
-    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-        uri=path_to_uri(path), diagnostics=[diagnostic(f, None) for f in report.findings]))
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for f in report.findings:
-        counts[f.severity.value] += 1
-    return {"path": path, "examples": report.stats.examples, **counts}
-
-
-async def add_to_baseline_command(ls: TunelintServer, args) -> dict:
-    """Record one finding (uri, line, code) in the project's baseline file."""
-    import json
-
-    from tunelint.linter.baseline import FORMAT_VERSION
-    from tunelint.linter.engine import line_hash
-
-    if not isinstance(args, (list, tuple)) or len(args) != 3:
-        raise ValueError("tunelint.addToBaseline takes (uri, line, code)")
-    uri, line, code = args
-    src = ls.docs.get(uri)
-    if src is None or not isinstance(line, int) or not 0 < line <= src.doc.content_lines:
-        raise ValueError(f"no open document line {line} in {uri}")
-    root = ls.project.config.root
-    path = ls.project.config.baseline or str(root / "tunelint-baseline.json")
-    _inside(ls, path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        data = {"tunelint_baseline": FORMAT_VERSION, "findings": []}
-    if data.get("tunelint_baseline") != FORMAT_VERSION:
-        raise ValueError(f"{path} is not a tunelint baseline")
-    text = src.doc.lines[line - 1].rstrip("\r")
-    text = text[1:] if line == 1 and text.startswith("\ufeff") else text
-    rel = os.path.relpath(src.path, os.path.dirname(path)).replace(os.sep, "/")
-    data["findings"].append({"path": rel, "code": code, "line_hash": f"{line_hash(text):016x}", "line": line})
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, ensure_ascii=False)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return {"baseline": path, "entries": len(data["findings"])}
-
-
-def _argument_path(ls: TunelintServer, args) -> str:
-    from pygls.uris import to_fs_path
-
-    value = args[0] if isinstance(args, (list, tuple)) and args else args
-    if not isinstance(value, str):
-        raise ValueError("expected a file URI or path")
-    path = to_fs_path(value) if value.startswith("file:") else value
-    path = os.path.abspath(path)
-    _inside(ls, path)
-    if not os.path.isfile(path):
-        raise ValueError(f"no such file: {path}")
-    return path
-
-
-def _inside(ls: TunelintServer, path: str) -> None:
-    root = ls.project.root
-    if root is not None and os.path.commonpath([str(root), os.path.abspath(path)]) != str(root):
-        raise ValueError(f"{path} is outside the workspace {root}")

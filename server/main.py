@@ -20,15 +20,14 @@ from tunelint import __version__
 from tunelint.linter.findings import Finding
 from tunelint.linter.settings import Settings
 
-from . import features
+from . import commands, features, run_features
 from .convert import diagnostic, path_to_uri
 from .documents import Document
 from .memory import tidy_up, tune_allocator
-from .options import editor_settings
+from .options import EditorOptions, editor_options
 from .project import LARGE_BATCH, Project, Source, compute
 from .runs import RunRefused
-from .training import (CMD_CANCEL, CMD_EVALUATE, CMD_SHOW_RUN, CMD_TRAIN, KIND_EVALUATE, KIND_TRAIN,
-                       WORST_DEFAULT, Training)
+from .training import Training
 
 log = logging.getLogger("tunelint.server")
 
@@ -82,19 +81,13 @@ class TunelintServer(LanguageServer):
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunelint-analysis")
         self._local = threading.local()
         self.training = Training(self)
-        self.editor_options: dict = {}
+        self.editor_options: dict = {}  # as the editor sent them
+        self.editor = EditorOptions()  # the server's own, checked
         self.warmed: set[Settings] = set()
         self.untidy = False
 
-    def train_settings(self) -> dict:
-        """Training defaults: the config's [tool.tunelint.train], then the editor's `train` settings."""
-        editor = self.editor_options.get("train")
-        return {**self.project.config.train, **(editor if isinstance(editor, dict) else {})}
-
     def diagnostics_for(self, src: Source, findings: list[Finding]) -> list[types.Diagnostic]:
-        worst = self.editor_options.get("worstExamples", WORST_DEFAULT)
-        worst = worst if isinstance(worst, int) and not isinstance(worst, bool) else WORST_DEFAULT
-        return [diagnostic(f, src.doc) for f in findings] + self.training.diagnostics(src, worst)
+        return [diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(self.training.results_for(src), src, self.editor.worst)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -114,8 +107,9 @@ class TunelintServer(LanguageServer):
         self.log(f"tunelint internal error ({source.__name__ if hasattr(source, '__name__') else source}): {error}",
                  types.MessageType.Error)
 
-    def _linter(self):
-        """The analysis thread's Linter (its SQLite cache connection belongs to that thread)."""
+    def analysis_linter(self):
+        """The server's one Linter, on the analysis thread (its SQLite cache connection belongs
+        to that thread): call it from functions given to `run`."""
         linter = getattr(self._local, "linter", None)
         if linter is None:
             from tunelint.linter.engine import Linter
@@ -124,13 +118,13 @@ class TunelintServer(LanguageServer):
         return linter
 
     def _compute(self, settings: Settings, texts: list[str]):
-        return compute(self._linter(), settings, texts)
+        return compute(self.analysis_linter(), settings, texts)
 
     def _warm_up(self, settings: Settings) -> None:
         """Build the in-process analyzer (tokenizer included, ~0.6 s) while nobody waits, so
         the first edit after opening a large file is as fast as the next ones."""
         try:
-            self._linter().analyzer(settings)
+            self.analysis_linter().analyzer(settings)
             tidy_up()  # what loading the tokenizer's tables left behind
         except Exception as e:  # e.g. a missing tokenizer: the next analysis reports it
             log.info("warm-up skipped: %s", e)
@@ -245,7 +239,8 @@ class TunelintServer(LanguageServer):
                 self.log(f"workspace/configuration failed: {e}", types.MessageType.Warning)
         merged = {**self.init_options, **section}
         self.editor_options = merged
-        settings, problems = editor_settings(merged)
+        lint, self.editor, problems = editor_options(merged)
+        settings = lint.settings_values()
         for p in problems:
             self.log(f"tunelint settings: {p}", types.MessageType.Warning)
         if settings != self.project.editor_settings:
@@ -273,8 +268,8 @@ def initialize(ls: TunelintServer, params: types.InitializeParams) -> None:
     opts = params.initialization_options if isinstance(params.initialization_options, dict) else {}
     ls.init_options = opts
     ls.editor_options = dict(opts)
-    settings, problems = editor_settings(opts)
-    ls.project = Project(root, settings)
+    lint, ls.editor, problems = editor_options(opts)
+    ls.project = Project(root, lint.settings_values())
     td = params.capabilities.text_document
     ls.pull = bool(td is not None and td.diagnostic is not None)
     for p in problems:
@@ -393,7 +388,10 @@ async def workspace_diagnostic(ls: TunelintServer, params: types.WorkspaceDiagno
 @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
 async def inlay_hint(ls: TunelintServer, params: types.InlayHintParams):
     got = await ls.current(params.text_document.uri)
-    return features.inlay_hints(got[0], params.range) + ls.training.hints(got[0], params.range) if got else []
+    if not got:
+        return []
+    src = got[0]
+    return features.inlay_hints(src, params.range) + run_features.hints(ls.training.results_for(src), src, params.range)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -402,24 +400,38 @@ async def hover(ls: TunelintServer, params: types.HoverParams):
     if got is None:
         return None
     src, findings = got
-    return await features.hover(ls, src, findings, params.position, ls.training.hover(src, params.position.line))
+    pos = params.position
+    breakdown = None
+    if pos.line < src.doc.content_lines:
+        settings, line = ls.project.settings_for(src.path), src.doc.lines[pos.line]
+        breakdown = await ls.run(lambda: features.token_breakdown(ls.analysis_linter().analyzer(settings).counter,
+                                                                  settings, line))
+    return features.hover(src, findings, pos, [run_features.hover(ls.training.results_for(src), pos.line), breakdown])
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
 async def code_lens(ls: TunelintServer, params: types.CodeLensParams):
     got = await ls.current(params.text_document.uri)
-    return features.code_lenses(ls.project, *got) + ls.training.lenses(got[0]) if got else []
+    if not got:
+        return []
+    src, findings = got
+    summary = ls.project.summary(src, findings)
+    split, training = ls.project.split_of(src.path), ls.training
+    return features.code_lenses(summary, split) + run_features.lenses(
+        src, split, running=training.running(), fine_tune=training.describe_settings() if split == "train" else "", results=training.results,
+        last_training_run=training.last_training_run_name() if split == "validation" else None)
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-    code_action_kinds=[types.CodeActionKind.QuickFix, features.FIX_ALL_KIND, KIND_TRAIN, KIND_EVALUATE]))
+    code_action_kinds=[types.CodeActionKind.QuickFix, features.FIX_ALL_KIND, run_features.KIND_TRAIN,
+                       run_features.KIND_EVALUATE]))
 async def code_action(ls: TunelintServer, params: types.CodeActionParams):
     got = await ls.current(params.text_document.uri)
     if not got:
         return []
     only = params.context.only
     wants = (lambda kind: any(kind == k or kind.startswith(k + ".") for k in only)) if only else (lambda kind: True)
-    return features.code_actions(*got, params) + ls.training.actions(got[0], wants)
+    return features.code_actions(*got, params) + run_features.actions(got[0], ls.project.split_of(got[0].path), wants)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -461,39 +473,19 @@ async def _run_command(ls: TunelintServer, fn, args):
         raise CommandRefused(str(e)) from None
 
 
-@server.command(CMD_TRAIN)
-async def train_command(ls: TunelintServer, *args):
-    return await _run_command(ls, ls.training.train, args)
-
-
-@server.command(CMD_EVALUATE)
-async def evaluate_command(ls: TunelintServer, *args):
-    return await _run_command(ls, ls.training.evaluate, args)
-
-
-@server.command(CMD_CANCEL)
-async def cancel_command(ls: TunelintServer, *args):
-    return await _run_command(ls, ls.training.cancel, args)
-
-
-@server.command(CMD_SHOW_RUN)
-async def show_run_command(ls: TunelintServer, *args):
-    return await _run_command(ls, ls.training.show_run, args)
-
-
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: TunelintServer, *args) -> None:
     ls.training.shutdown()  # no trainer outlives the server
 
 
-@server.command(features.CMD_LINT_FILE)
-async def lint_file(ls: TunelintServer, *args):
-    return await _run_command(ls, lambda a: features.lint_file_command(ls, a), args)
+def _register(name: str, handler) -> None:
+    @server.command(name)
+    async def run(ls: TunelintServer, *args):
+        return await _run_command(ls, lambda a: handler(ls, a), args)
 
 
-@server.command(features.CMD_ADD_TO_BASELINE)
-async def add_to_baseline(ls: TunelintServer, *args):
-    return await _run_command(ls, lambda a: features.add_to_baseline_command(ls, a), args)
+for _name, _handler in commands.COMMANDS.items():
+    _register(_name, _handler)
 
 
 def main(tcp: str | None = None) -> None:

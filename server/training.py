@@ -1,5 +1,6 @@
-"""Editor side of fine-tuning: the commands (train, evaluate, cancel, show run), work-done
-progress from the trainer's events, and the last run's results on the lines they concern."""
+"""Editor side of fine-tuning: launching runs (the commands train, evaluate, cancel and show run
+of server/commands.py), work-done progress from the trainer's events, and the last run's
+results (shown on the lines they concern by server/run_features.py)."""
 
 from __future__ import annotations
 
@@ -25,20 +26,12 @@ from tunelint.trainer.contract import (
 from tunelint.trainer.settings import Source, TrainError, TrainSettings, resolve_sources, write_settings_file
 
 from .convert import path_to_uri
-from .documents import utf16_len
 from .runs import EditorNotes, Job, Results, RunRefused, digest, latest_results, load_results, write_editor_notes
 
 if TYPE_CHECKING:
     from .main import TunelintServer
     from .project import Source
 
-CMD_TRAIN = "tunelint.train"
-CMD_EVALUATE = "tunelint.evaluate"
-CMD_CANCEL = "tunelint.cancel"
-CMD_SHOW_RUN = "tunelint.showRun"
-KIND_TRAIN = "source.tunelint.train"
-KIND_EVALUATE = "source.tunelint.evaluate"
-WORST_DEFAULT = 5
 COMMAND_OPTIONS = ("force", "validation")  # tunelint.train's options that are not training settings
 
 
@@ -297,105 +290,23 @@ class Training:
             cached = self._digests[doc.uri] = (doc, doc.version, hashlib.blake2b(text, digest_size=16).hexdigest())
         return cached[2]
 
-    def hints(self, src: Source, rng: types.Range) -> list[types.InlayHint]:
-        got = self.results_for(src)
-        if got is None or src.doc is None:
-            return []
-        res, stale = got
-        out = []
-        for n in range(max(rng.start.line, 0), min(rng.end.line, src.doc.content_lines - 1) + 1):
-            rec = res.by_line.get(n + 1)
-            if rec is None or rec.loss is None:
-                continue
-            label = f"loss {rec.loss:.2f}"
-            if rec.loss_base is not None:
-                label += f" ← {rec.loss_base:.2f}"
-            if rec.exact_match:
-                label += " ✓"
-            if stale:
-                label += " (stale)"
-            line = src.doc.lines[n].rstrip("\r")
-            out.append(types.InlayHint(position=types.Position(line=n, character=utf16_len(line)), label=label,
-                                       padding_left=True, tooltip=f"after ← before fine-tuning ({res.run_dir.name})"))
-        return out
+    def running(self) -> bool:
+        return self.job is not None and self.job.running()
 
-    def hover(self, src: Source, line: int) -> str | None:
-        got = self.results_for(src)
-        if got is None:
+    def describe_settings(self) -> str:
+        """What the Fine-tune lens says it will train."""
+        try:
+            s = self.settings()
+        except RunRefused:
+            return "the train settings need fixing"
+        return f"{s.model}, {s.method}"
+
+    def last_training_run_name(self) -> str | None:
+        try:
+            last = self._last_training_run()
+        except RunRefused:
             return None
-        res, stale = got
-        rec = res.by_line.get(line + 1)
-        if rec is None:
-            return None
-        loss = f"{rec.loss:.3f}" if rec.loss is not None else "?"
-        base = f"{rec.loss_base:.3f}" if rec.loss_base is not None else "?"
-        return (f"**Last run** `{res.run_dir.name}`{' (stale: the file changed since)' if stale else ''}: "
-                f"loss {loss} (before {base}), exact match {'yes' if rec.exact_match else 'no'}, "
-                f"token F1 {rec.token_f1 or 0:.2f}\n\n**Generated**\n```text\n{rec.generation or ''}\n```\n"
-                f"**Reference**\n```text\n{rec.reference or ''}\n```")
-
-    def diagnostics(self, src: Source, worst: int) -> list[types.Diagnostic]:
-        """Information diagnostics on the examples the fine-tuned model does worst on."""
-        got = self.results_for(src)
-        if got is None or src.doc is None or worst <= 0:
-            return []
-        res, stale = got
-        ranked = sorted((r for r in res.by_line.values() if r.loss is not None), key=lambda r: -r.loss)
-        out = []
-        for rank, rec in enumerate(ranked[:worst], 1):
-            n = rec.line - 1
-            if n >= src.doc.content_lines:
-                continue
-            line = src.doc.lines[n].rstrip("\r")
-            out.append(types.Diagnostic(
-                range=types.Range(start=types.Position(line=n, character=0),
-                                  end=types.Position(line=n, character=utf16_len(line))),
-                severity=types.DiagnosticSeverity.Information, source="tunelint", code="run",
-                message=f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec.loss:.3f}"
-                        + (f" (before {rec.loss_base:.3f})" if rec.loss_base is not None else "")
-                        + (" — stale: the file changed since the run" if stale else "")))
-        return out
-
-    def lenses(self, src: Source) -> list[types.CodeLens]:
-        split = self.ls.project.split_of(src.path)
-        zero = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
-        uri = src.doc.uri if src.doc else path_to_uri(src.path)
-        running = self.job is not None and self.job.running()
-        out = []
-        if split == "train":
-            try:
-                s = self.settings()
-                what = f"{s.model}, {s.method}"
-            except RunRefused:
-                what = "the train settings need fixing"
-            title = "$(stop) Cancel run" if running else f"▶ Fine-tune ({what})"
-            out.append(types.CodeLens(range=zero, command=types.Command(
-                title=title, command=CMD_CANCEL if running else CMD_TRAIN, arguments=[] if running else [uri])))
-            if self.results is not None and self.results.metrics.get("method") != "evaluation":
-                out.append(types.CodeLens(range=zero, command=types.Command(
-                    title=f"last run: {self.results.summary}", command=CMD_SHOW_RUN, arguments=[])))
-        elif split == "validation":
-            last = None
-            try:
-                last = self._last_training_run()
-            except RunRefused:
-                pass
-            if last is not None and not running:
-                out.append(types.CodeLens(range=zero, command=types.Command(
-                    title=f"▶ Evaluate (run {last.name})", command=CMD_EVALUATE, arguments=[uri])))
-        return out
-
-    def actions(self, src: Source, wants) -> list[types.CodeAction]:
-        split = self.ls.project.split_of(src.path)
-        uri = src.doc.uri
-        out = []
-        if split == "train" and wants(KIND_TRAIN):
-            out.append(types.CodeAction(title="tunelint: fine-tune on this file", kind=KIND_TRAIN,
-                                        command=types.Command(title="Fine-tune", command=CMD_TRAIN, arguments=[uri])))
-        if split == "validation" and wants(KIND_EVALUATE):
-            out.append(types.CodeAction(title="tunelint: evaluate the last run on this file", kind=KIND_EVALUATE,
-                                        command=types.Command(title="Evaluate", command=CMD_EVALUATE, arguments=[uri])))
-        return out
+        return last.name if last is not None else None
 
     def shutdown(self) -> None:
         if self.job is not None:

@@ -1,0 +1,112 @@
+"""The server's commands (`workspace/executeCommand`), in one place: what each does, with which
+arguments. server/main.py registers them; a refused command (a bad argument, a run already
+going) is shown to the user once and answered as an error."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from tunelint.linter import baseline
+
+from .convert import diagnostic, path_to_uri
+
+if TYPE_CHECKING:
+    from .main import TunelintServer
+
+CMD_LINT_FILE = "tunelint.lintFile"
+CMD_ADD_TO_BASELINE = "tunelint.addToBaseline"
+CMD_TRAIN = "tunelint.train"
+CMD_EVALUATE = "tunelint.evaluate"
+CMD_CANCEL = "tunelint.cancel"
+CMD_SHOW_RUN = "tunelint.showRun"
+
+
+async def lint_file(ls: TunelintServer, args: list) -> dict:
+    """Lint a file from disk (for files too large for the editor to sync) and publish its
+    diagnostics. Argument: a file URI or path inside the workspace."""
+    path = _argument_path(ls, args)
+    project = ls.project
+    report = await ls.run(lambda: ls.analysis_linter().lint_paths([path], project.settings_for, project.split_of)[0])
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+        uri=path_to_uri(path), diagnostics=[diagnostic(f, None) for f in report.findings]))
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in report.findings:
+        counts[f.severity.value] += 1
+    return {"path": path, "examples": report.stats.examples, **counts}
+
+
+async def add_to_baseline(ls: TunelintServer, args: list) -> dict:
+    """Record one finding (uri, line, code) in the project's baseline file (the config's
+    `baseline`, else tunelint-baseline.json at the workspace root), as `--write-baseline` would."""
+    if not isinstance(args, (list, tuple)) or len(args) != 3:
+        raise ValueError("tunelint.addToBaseline takes (uri, line, code)")
+    uri, line, code = args
+    src = ls.docs.get(uri)
+    if src is None or not isinstance(line, int) or isinstance(line, bool) or not 0 < line <= src.doc.content_lines:
+        raise ValueError(f"no open document line {line} in {uri}")
+    if not isinstance(code, str):
+        raise ValueError("the rule code must be a string")
+    path = ls.project.config.baseline or str(ls.project.config.root / "tunelint-baseline.json")
+    _inside(ls, path)
+    text = src.doc.lines[line - 1].rstrip("\r")
+    text = text[1:] if line == 1 and text.startswith("\ufeff") else text
+    try:
+        entries = baseline.add(path, src.path, code, text, line)
+    except baseline.BaselineError as e:
+        raise ValueError(str(e)) from None
+    return {"baseline": path, "entries": entries}
+
+
+def _argument_path(ls: TunelintServer, args) -> str:
+    from pygls.uris import to_fs_path
+
+    value = args[0] if isinstance(args, (list, tuple)) and args else args
+    if not isinstance(value, str):
+        raise ValueError("expected a file URI or path")
+    path = to_fs_path(value) if value.startswith("file:") else value
+    path = os.path.abspath(path)
+    _inside(ls, path)
+    if not os.path.isfile(path):
+        raise ValueError(f"no such file: {path}")
+    return path
+
+
+def _inside(ls: TunelintServer, path: str) -> None:
+    root = ls.project.root
+    if root is not None and os.path.commonpath([str(root), os.path.abspath(path)]) != str(root):
+        raise ValueError(f"{path} is outside the workspace {root}")
+
+
+async def train(ls: TunelintServer, args: list) -> dict:
+    """Fine-tune on a training file (uri; default: the workspace's), with options
+    ({"validation": path, "force": bool, and training settings, camelCase}); see Training.train."""
+    return await ls.training.train(args)
+
+
+async def evaluate(ls: TunelintServer, args: list) -> dict:
+    """Evaluate the last training run on a file (uri; default: the workspace's validation file)."""
+    return await ls.training.evaluate(args)
+
+
+async def cancel(ls: TunelintServer, args: list) -> dict:
+    """Stop the run in progress (it saves a checkpoint)."""
+    return await ls.training.cancel(args)
+
+
+async def show_run(ls: TunelintServer, args: list) -> dict:
+    """Open the last run's loss curve (or its folder); answers its summary and metrics."""
+    return await ls.training.show_run(args)
+
+
+# name → handler(server, arguments): every command the server offers
+COMMANDS = {
+    CMD_LINT_FILE: lint_file,
+    CMD_ADD_TO_BASELINE: add_to_baseline,
+    CMD_TRAIN: train,
+    CMD_EVALUATE: evaluate,
+    CMD_CANCEL: cancel,
+    CMD_SHOW_RUN: show_run,
+}
