@@ -6,13 +6,13 @@ The tiny Llama-style model and byte-level BPE tokenizer are built ONCE with ``tr
 row trains a fresh ``copy.deepcopy`` of that model: full fine-tune, fp32, CPU,
 ``torch.set_num_threads(2)``, the same batch size and number of optimizer steps.
 
-* ``tunelint train (full)``: ``tunelint.trainer.run.train()`` in process, called as the CLI calls
+* ``tunelint train (full)``: ``tunelint.trainer.train_recipe.train()`` in process, called as the CLI calls
   it for ``tunelint train DATA --model tiny --method full --max-steps N --batch-size B
   --max-length L --seed S`` (config lookup, lint gate, preflight, assistant-only masks, the
-  ``SFTConfig`` run.py builds, its callbacks, events and checkpoints). Two patches, both
+  ``SFTConfig`` train_recipe.py builds, its callbacks, events and checkpoints). Two patches, both
   benchmark-only: ``run.load_model`` returns the copy of the shared model (``tiny.build`` would
   rebuild the identical one, untimed), and ``trl.SFTTrainer`` is a subclass whose ``train()``
-  carries the benchmark's clock (run.py's own ``train_runtime_s`` times that same call).
+  carries the benchmark's clock (train_recipe.py's own ``train_runtime_s`` times that same call).
 * ``seed-style loop``: the naive script. Every example is rendered with the chat template and
   tokenised with ``padding="max_length"``; ``labels = input_ids`` (pad positions are not set to
   -100, so the loss covers them); plain ``torch.optim.AdamW``; ``loss.item()`` every step; no
@@ -200,13 +200,13 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
                  fused_loss: bool = False, **overrides) -> dict:
     """`tunelint train DATA --model tiny --method full ...` in process, timed around
     trainer.train(). `overrides` are training settings (tunelint.toml's [tool.tunelint.train]).
-    Two "what if" patches, off by default: `patch_args` sets SFTConfig fields over run.py's, and
-    `fused_loss` keeps TRL's fused LM-head loss (what run.py uses on a GPU) instead of the
-    trained-positions loss run.py uses on a CPU (trainer/loss.py)."""
+    Two "what if" patches, off by default: `patch_args` sets SFTConfig fields over train_recipe.py's, and
+    `fused_loss` keeps TRL's fused LM-head loss (what train_recipe.py uses on a GPU) instead of the
+    trained-positions loss train_recipe.py uses on a CPU (trainer/loss.py)."""
     import trl
 
     from tunelint.config import load_config
-    from tunelint.trainer import run as run_mod
+    from tunelint.trainer import train_recipe as run_mod
     from tunelint.trainer.settings import resolve
 
     data = a.data
@@ -219,7 +219,7 @@ def row_tunelint(a, model, tok, assistant_of, work: Path, label: str, patch_args
     original_sft = trl.SFTTrainer
 
     class TimedSFTTrainer(original_sft):
-        """run.py's trainer, unchanged, with the benchmark's clock around train() (where run.py
+        """train_recipe.py's trainer, unchanged, with the benchmark's clock around train() (where train_recipe.py
         puts its own train_runtime_s) and the token count at the model's input."""
 
         def __init__(self, *args_, **kw):
@@ -312,7 +312,7 @@ def row_seed(a, examples, model, tok, assistant_of, lr: float) -> dict:
 def row_plain_masked(a, encoded, model, tok, assistant_of, lr: float) -> dict:
     """A diagnostic: the seed-style loop fed batches built as tunelint builds them (assistant-only
     labels, length-grouped batches padded to their longest example, transformers'
-    LengthGroupedSampler as run.py asks for). What tunelint's data handling is worth without the
+    LengthGroupedSampler as train_recipe.py asks for). What tunelint's data handling is worth without the
     Trainer and TRL's loss."""
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -524,7 +524,7 @@ def main(argv=None) -> int:
     work = Path(a.work_dir or tmp.name)
     work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    # the call `tunelint train --model tiny` makes (trainer/run.py load_model); untimed
+    # the call `tunelint train --model tiny` makes (trainer/train_recipe.py load_model); untimed
     model, tok = tiny.build(texts, work / "base-model", max_length=max(a.max_length, 64),
                             seed=a.seed, hidden=a.hidden, layers=a.layers)
     build_s = time.perf_counter() - t

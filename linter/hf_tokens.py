@@ -24,6 +24,10 @@ Trainable tokens, the tokens of trained assistant turns (weight != 0):
   after the end-of-turn token(s) that follow the content.
 
 `per_message` splits the tokens at the same prefix renders; it is approximate where they differ.
+
+The trainer marks the tokens it trains on with its own, transformers-based version of the same
+method (`tunelint.trainer.data`, whose docstring says where and why the two differ); on templates
+whose prefixes render as prefixes they mark the same tokens (tests/trainer/test_spans.py).
 """
 
 from __future__ import annotations

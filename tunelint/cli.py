@@ -11,9 +11,8 @@ import click
 
 from tunelint import __version__
 from tunelint.config import ConfigError, load_config
-
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tunelint", ".tox", ".mypy_cache"}
-
+from tunelint.linter.discover import jsonl_files
+from tunelint.options import OptionsError, lint_options
 
 def expand(paths: tuple[str, ...], config) -> list[str]:
     """Files to lint: given files as they are (a missing one becomes a TL001 finding),
@@ -21,11 +20,7 @@ def expand(paths: tuple[str, ...], config) -> list[str]:
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            found = []
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-                found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".jsonl")]
-            found = [f for f in found if not config.excluded(f)]
+            found = jsonl_files(p, skip=config.excluded)
             if not found:
                 raise click.UsageError(f"no .jsonl files under {p}")
             out += found
@@ -86,13 +81,13 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
 
     first = Path(paths[0])
     config = load_config(config_path, first if first.exists() else None)
-    cli = {"profile": profile, "max_tokens": max_tokens}
-    if tokenizer is not None:
-        cli["tokenizer"] = None if tokenizer.lower() == "none" else _resolve_tokenizer(tokenizer)
-    if select:
-        cli["select"] = tuple(s.strip().upper() for s in select.split(",") if s.strip())
-    if ignore:
-        cli["ignore"] = tuple(s.strip().upper() for s in ignore.split(",") if s.strip())
+    try:  # the options' typed model checks them as it checks the config file's
+        cli = lint_options({"profile": profile, "tokenizer": tokenizer, "max_tokens": max_tokens,
+                            "select": select or None, "ignore": ignore or None}).settings_values()
+    except OptionsError as e:
+        raise click.UsageError(str(e)) from None
+    if cli.get("tokenizer"):
+        cli["tokenizer"] = _resolve_tokenizer(cli["tokenizer"])
     files = expand(paths, config)
     if files and (no_cache or cache_is_cold()):
         # every line will be analysed: the tokenizer is built while the linter is imported
@@ -149,7 +144,8 @@ def _resolve_tokenizer(spec: str) -> str:
 
 
 def _apply_fixes(reports, unsafe: bool, write: bool) -> int:
-    from tunelint.linter.fix import apply_to_text, diff, fixable, write_atomically
+    from tunelint.linter.atomic import write_atomically
+    from tunelint.linter.fix import apply_to_text, diff, fixable
 
     changed = 0
     for r in reports:
@@ -203,45 +199,72 @@ def _train_import():
         sys.exit(2)
 
 
-@main.command()
+# `tunelint train`'s options that are not training settings: what it trains on, where the run goes, how it
+# runs. Every other option is a TrainSettings field (trainer/settings.py), made by _setting_options.
+TRAIN_RUN_OPTIONS = ("validation", "output", "settings_path", "resume", "overwrite", "force", "events_to",
+                     "config_path")
+
+
+def _setting_options() -> list[click.Option]:
+    """One option per training setting: `--kebab-name`, the field's type and help; booleans as
+    `--x/--no-x`. Not given: None, so the config or the settings file decides."""
+    import dataclasses
+
+    from tunelint.trainer.settings import HELP, TrainSettings, flag, option_types
+
+    kinds = option_types()
+    out = []
+    for f in dataclasses.fields(TrainSettings):
+        kind, choices = kinds[f.name]
+        name = flag(f.name)
+        if kind is bool:
+            shown = name[2:] if f.default else f"no-{name[2:]}"
+            out.append(click.Option([f"{name}/--no-{name[2:]}", f.name], default=None,
+                                    help=f"{f.metadata[HELP]}  [default: {shown}]"))
+        else:
+            type_ = click.Choice(choices) if choices else {int: click.INT, float: click.FLOAT, str: click.STRING}[kind]
+            shown = f"  [default: {f.default}]" if f.default is not None else ""
+            out.append(click.Option([name, f.name], type=type_, help=f.metadata[HELP] + shown))
+    return out
+
+
+class _TrainCommand(click.Command):
+    """`tunelint train`, with its setting options made the first time it parses or shows its help:
+    the trainer's modules are not imported when `tunelint check` starts."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if not any(p.name == "model" for p in self.params):
+            at = next(i for i, p in enumerate(self.params) if p.name == "settings_path") + 1
+            self.params[at:at] = _setting_options()
+        return super().get_params(ctx)
+
+
+@main.command(cls=_TrainCommand)
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--validation", type=click.Path(dir_okay=False), help="Validation file, evaluated before and after, per example.")
-@click.option("--model", help="tiny (a dry run with a tiny local model), a Hugging Face model name, or a local folder.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Run folder to create.")
-@click.option("--method", type=click.Choice(["lora", "full"]), help="LoRA adapter (default) or full fine-tune.")
-@click.option("--epochs", type=float)
-@click.option("--max-steps", type=int, help="Stop after this many optimizer steps (overrides --epochs).")
-@click.option("--learning-rate", type=float)
-@click.option("--max-length", type=int, help="Tokens per example; longer ones are truncated (reported first).")
-@click.option("--batch-size", type=int, help="Examples per device per step.")
-@click.option("--grad-accum", type=int, help="Gradient accumulation steps.")
-@click.option("--packing/--no-packing", default=None, help="Pack examples into full-length sequences.")
-@click.option("--gradient-checkpointing", is_flag=True, default=None)
-@click.option("--seed", type=int)
-@click.option("--checkpoint-steps", type=int, help="Save a checkpoint every N steps (default 50).")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False),
+              help="JSON file of training settings (keys as in [tool.tunelint.train]): over the config's, under "
+                   "the options given here. The editor's runs are launched with one.")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--force", is_flag=True, help="Train even if the linter finds errors.")
 @click.option("--events", "events_to", type=click.Choice(["-"]), help="'-': also write events as JSON lines to stdout.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-def train(data, validation, model, output, method, epochs, max_steps, learning_rate, max_length, batch_size,
-          grad_accum, packing, gradient_checkpointing, seed, checkpoint_steps, resume, overwrite, force, events_to,
-          config_path):
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: nearest tunelint.toml or pyproject.toml with [tool.tunelint]).")
+def train(data, validation, output, settings_path, resume, overwrite, force, events_to, config_path, **settings):
     """Fine-tune on DATA (chat JSONL): lint, preflight, train with TRL + peft, evaluate per example.
     Exit 0: done; 1: dataset errors; 2: usage or setup problem; 130: cancelled."""
     _train_import()
-    from tunelint.trainer.run import train as run_train
     from tunelint.trainer.settings import TrainError, resolve
+    from tunelint.trainer.train_recipe import train as run_train
 
     try:
-        config = load_config(config_path, Path(data).resolve().parent)
-        settings = resolve(config.train, {"model": model, "method": method, "epochs": epochs, "max_steps": max_steps,
-                                          "learning_rate": learning_rate, "max_length": max_length,
-                                          "batch_size": batch_size, "grad_accum": grad_accum, "packing": packing,
-                                          "gradient_checkpointing": gradient_checkpointing, "seed": seed,
-                                          "checkpoint_steps": checkpoint_steps})
-        code = run_train(data, output, settings, validation=validation, force=force, overwrite=overwrite,
-                         resume=resume, events_stdout=events_to == "-", config=config)
+        config = load_config(config_path, Path(data).resolve().parent)  # read once, for the settings and the lint
+        resolved = resolve(config.train, settings, settings_path)
+        code = run_train(data, output, resolved, config=config, validation=validation, force=force,
+                         overwrite=overwrite, resume=resume, events_stdout=events_to == "-",
+                         settings_file=settings_path)
     except (TrainError, ConfigError) as e:
         click.echo(f"tunelint: error: {e}", err=True)
         sys.exit(getattr(e, "code", 2))
@@ -257,7 +280,8 @@ def train(data, validation, model, output, method, epochs, max_steps, learning_r
 def eval_cmd(target, data, output, max_new_tokens, events_to):
     """Evaluate a run folder (its adapter or model) or any model on DATA, per example."""
     _train_import()
-    from tunelint.trainer.eval_cmd import evaluate_run
+    from tunelint.trainer.contract import RunLayout
+    from tunelint.trainer.eval_recipe import evaluate_run
     from tunelint.trainer.settings import TrainError
 
     try:
@@ -265,7 +289,7 @@ def eval_cmd(target, data, output, max_new_tokens, events_to):
     except TrainError as e:
         click.echo(f"tunelint: error: {e}", err=True)
         sys.exit(e.code)
-    click.echo(f"Wrote {out / 'eval_results.jsonl'}", err=True)
+    click.echo(f"Wrote {RunLayout(out).eval_results}", err=True)
 
 
 @main.command()
