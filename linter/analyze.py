@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import orjson
 
-from .convert import ConvertError, to_chat
 from .dedupe import Signer, comparable_turns
 from .example import Example, detect_format
 from .findings import Edit, Fix
@@ -18,6 +17,7 @@ from .parse import parse_line, text_of
 from .profiles import get_profile
 from .results import LineFinding, LineResult
 from .settings import Settings
+from .to_chat import ConvertError, to_chat
 from .token_counts import ChatTemplateError, ExampleTokens
 from .violation import RawEdits, ReplaceKey, ReplaceValue, Violation
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import orjson
 import xxhash
 
-from .convert import ConvertError, to_chat
 from .example import content_text
 from .results import IndexFinding, Signature
+from .to_chat import ConvertError, to_chat
 
 MEDIA_MARK = "\x00image:"  # a token no text contains, marking an image's digest
 SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}

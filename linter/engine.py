@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from .analyze import DUPLICATE_CODES, Analyzer, LineResult
+from .analyze import DUPLICATE_CODES, Analyzer
 from .cache import LineCache, open_cache
 from .file_findings import FileFindings, blank_text_problem
 from .findings import Finding
 from .indexes import DatasetIndex, FormatIndex, SizeIndex
+from .results import LineResult
 from .rule import all_rules
 from .settings import Settings
 from .source import SourceLine, check_file, read_lines, text_lines

@@ -15,7 +15,7 @@ from .settings import Settings
 from .source import FileProblem, SourceLine
 
 # what a dataset index reports: (path, line, code, message, related ((path, line, message), ...))
-# as linter.indexes.IndexFinding; only its fields are read here
+# as linter.results.IndexFinding; only its fields are read here
 
 
 def finding(path: str, line: int, col: int, end_col: int, code: str, message: str, settings: Settings, *,

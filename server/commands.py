@@ -11,7 +11,7 @@ from lsprotocol import types
 
 from tunelint.linter import baseline
 
-from .convert import diagnostic, path_to_uri
+from .to_lsp import diagnostic, path_to_uri
 
 if TYPE_CHECKING:
     from .main import TunelintServer

@@ -12,8 +12,8 @@ from lsprotocol import types
 from tunelint.linter.findings import Finding
 
 from .commands import CMD_ADD_TO_BASELINE
-from .convert import diagnostic, rule_markdown, text_edits
 from .documents import from_utf16, utf16_len
+from .to_lsp import diagnostic, rule_markdown, text_edits
 
 if TYPE_CHECKING:
     from tunelint.linter.settings import Settings

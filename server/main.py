@@ -21,12 +21,12 @@ from tunelint.linter.findings import Finding
 from tunelint.linter.settings import Settings
 
 from . import commands, features, run_features
-from .convert import diagnostic, path_to_uri
 from .documents import Document
 from .memory import tidy_up, tune_allocator
 from .options import EditorOptions, editor_options
 from .project import LARGE_BATCH, Project, Source, compute
 from .runs import RunRefused
+from .to_lsp import diagnostic, path_to_uri
 from .training import Training
 
 log = logging.getLogger("tunelint.server")

@@ -10,8 +10,16 @@ from collections.abc import Mapping
 
 import attrs
 
-from tunelint.options import (LINT_KEYS, LintOptions, NonNegativeInt, OptionsError, camel, field_names,
-                              lint_options, structure)
+from tunelint.options import (
+    LINT_KEYS,
+    LintOptions,
+    NonNegativeInt,
+    OptionsError,
+    camel,
+    field_names,
+    lint_options,
+    structure,
+)
 
 WORST_DEFAULT = 5
 

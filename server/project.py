@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from tunelint.config import Config, ConfigError, load_config
-from tunelint.linter.analyze import DUPLICATE_CODES, LineResult
+from tunelint.linter.analyze import DUPLICATE_CODES
 from tunelint.linter.discover import jsonl_files
 from tunelint.linter.engine import Linter, line_hash
 from tunelint.linter.file_findings import FileFindings, blank_text_problem
 from tunelint.linter.findings import Finding
 from tunelint.linter.indexes import FormatIndex, SizeIndex
+from tunelint.linter.results import LineResult
 from tunelint.linter.settings import Settings
 from tunelint.linter.source import SourceLine, editor_line, read_lines
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from .commands import CMD_CANCEL, CMD_EVALUATE, CMD_SHOW_RUN, CMD_TRAIN
-from .convert import path_to_uri
 from .documents import utf16_len
+from .to_lsp import path_to_uri
 
 if TYPE_CHECKING:
     from .project import Source

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from tunelint.linter.atomic import write_atomically
 from tunelint.trainer.contract import End, ExampleResult, Metrics, RunConfig, RunLayout, parse_event, run_dirs
 
 STOP_GRACE_S = 10.0  # SIGINT → SIGTERM after this; SIGTERM → SIGKILL after as long again
@@ -85,7 +86,7 @@ def _editor_notes(run: RunLayout) -> EditorNotes:
 def write_editor_notes(run_dir: Path, notes: EditorNotes) -> None:
     run = RunLayout(run_dir)
     if run.path.is_dir():
-        run.editor_notes.write_text(json.dumps(notes, indent=1) + "\n")
+        write_atomically(run.editor_notes, json.dumps(notes, indent=1) + "\n")
 
 
 def load_results(run_dir: Path) -> Results | None:

@@ -25,8 +25,8 @@ from tunelint.trainer.contract import (
 )
 from tunelint.trainer.settings import Source, TrainError, TrainSettings, resolve_sources, write_settings_file
 
-from .convert import path_to_uri
 from .runs import EditorNotes, Job, Results, RunRefused, digest, latest_results, load_results, write_editor_notes
+from .to_lsp import path_to_uri
 
 if TYPE_CHECKING:
     from .main import TunelintServer

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from tunelint.linter.convert import ConvertError, to_chat
 from tunelint.linter.example import detect_format
+from tunelint.linter.to_chat import ConvertError, to_chat
 
 from .contract import EXIT_DATA
 from .settings import TrainError

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tunelint.linter.atomic import write_atomically
 from tunelint.options import NonNegativeInt, OptionsError, PositiveFloat, PositiveInt, camel, structure
 
 from .contract import EXIT_USAGE
@@ -191,7 +192,7 @@ def read_settings_file(path: str | Path) -> Source:
 
 
 def write_settings_file(path: str | Path, settings: TrainSettings) -> None:
-    Path(path).write_text(json.dumps(settings.to_json(), indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(settings.to_json(), indent=2) + "\n")
 
 
 def option_types() -> dict[str, tuple[type, tuple[str, ...] | None]]:

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from tunelint.linter.atomic import write_atomically
+
 from .contract import (
     EXIT_CANCELLED,
     EXIT_DATA,
@@ -423,7 +425,7 @@ class TrainRecipe:
         self.events.emit(Artifact(kind="adapter" if s.method == "lora" else "model", path=str(target)))
         self.metrics["duration_s"] = round(time.time() - self.started, 2)
         self.metrics["status"] = "cancelled" if self.cancelled else "completed"
-        layout.metrics.write_text(json.dumps(self.metrics, indent=2) + "\n")
+        write_atomically(layout.metrics, json.dumps(self.metrics, indent=2) + "\n")
         self.events.emit(Artifact(kind="metrics", path=str(layout.metrics)))
         config: RunConfig = {
             "data": os.path.abspath(self.data),
@@ -431,7 +433,7 @@ class TrainRecipe:
             "base_model": self.base, "settings": s.to_json(), "learning_rate": s.lr,
             "device": dataclasses.asdict(self.device), "versions": library_versions(), "dry_run": self.dry_run,
         }
-        layout.config.write_text(json.dumps(config, indent=2, default=str) + "\n")
+        write_atomically(layout.config, json.dumps(config, indent=2, default=str) + "\n")
         png = plot_losses(self.trainer.state.log_history, layout.plot, self.dry_run)
         if png:
             self.events.emit(Artifact(kind="plot", path=str(png)))

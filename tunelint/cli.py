@@ -14,6 +14,7 @@ from tunelint.config import ConfigError, load_config
 from tunelint.linter.discover import jsonl_files
 from tunelint.options import OptionsError, lint_options
 
+
 def expand(paths: tuple[str, ...], config) -> list[str]:
     """Files to lint: given files as they are (a missing one becomes a TL001 finding),
     directories searched for *.jsonl."""

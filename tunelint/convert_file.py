@@ -7,8 +7,8 @@ from collections import Counter
 import orjson
 
 from tunelint.linter.atomic import write_atomically
-from tunelint.linter.convert import ConvertError, to_chat
 from tunelint.linter.example import detect_format
+from tunelint.linter.to_chat import ConvertError, to_chat
 
 
 class ConvertFailed(ValueError):
