@@ -85,3 +85,26 @@ def test_every_setting_the_vs_code_extension_declares_is_known_to_the_server():
     _, _, problems = editor_options(sample)
     assert problems == [] and keys <= {camel(n) for n in LINT_KEYS} | {camel(f.name) for f in
                                                                         EditorOptions.__attrs_attrs__}
+
+
+def _ts_list(name: str) -> list[str]:
+    import re
+
+    text = (ROOT / "editor-client" / "src" / "settings.ts").read_text()
+    body = re.search(rf"export const {name} = \[(.*?)\] as const;", text, re.S).group(1)
+    return re.findall(r"'([^']+)'", body)
+
+
+def test_the_extension_declares_and_forwards_every_setting_the_server_and_the_trainer_take():
+    import dataclasses
+
+    from tunelint.trainer.settings import TrainSettings
+
+    manifest = json.loads((ROOT / "editor-client" / "package.json").read_text())
+    declared = [k.removeprefix("tunelint.") for k in manifest["contributes"]["configuration"]["properties"]]
+    train = {camel(f.name) for f in dataclasses.fields(TrainSettings)}
+    lint = {camel(n) for n in LINT_KEYS}
+    assert {k.removeprefix("train.") for k in declared if k.startswith("train.")} == train
+    assert set(_ts_list("TRAIN_KEYS")) == train
+    assert set(_ts_list("SERVER_KEYS")) == lint | {"worstExamples"}
+    assert lint | {"worstExamples"} <= set(declared)

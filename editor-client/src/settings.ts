@@ -2,11 +2,33 @@
  * training defaults nested under `train`), sent as initializationOptions and as the answer to
  * `workspace/configuration`. No `vscode` import (tested in test/settings.test.ts). */
 
-/** Keys the server reads: the linter settings (server/options.py) and `worstExamples` (how many
- * worst-loss examples of the last fine-tune to mark). */
-export const SERVER_KEYS = ['profile', 'tokenizer', 'maxTokens', 'select', 'ignore', 'severity', 'duplicateThreshold', 'worstExamples'] as const;
-/** Training defaults, under `tunelint.train.*`; forwarded as `train: {...}`. */
-export const TRAIN_KEYS = ['model', 'method', 'epochs', 'maxSteps', 'learningRate', 'maxLength', 'batchSize'] as const;
+/** Keys the server reads: the linter settings (tunelint/options.py LintOptions, camelCase) and
+ * `worstExamples` (how many worst-loss examples of the last fine-tune to mark); tests/test_options.py
+ * checks both lists against the server's models and package.json. */
+export const SERVER_KEYS = [
+  'profile', 'tokenizer', 'maxTokens', 'select', 'ignore', 'severity', 'duplicateThreshold', 'duplicateCasefold',
+  'maxLineBytes', 'worstExamples',
+] as const;
+/** Training defaults, under `tunelint.train.*`, forwarded as `train: {...}`: every field of the
+ * trainer's TrainSettings (trainer/settings.py), camelCase. */
+export const TRAIN_KEYS = [
+  'model',
+  'method',
+  'epochs',
+  'maxSteps',
+  'learningRate',
+  'maxLength',
+  'batchSize',
+  'gradAccum',
+  'packing',
+  'seed',
+  'gradientCheckpointing',
+  'loraR',
+  'loraAlpha',
+  'evalMaxNewTokens',
+  'loggingSteps',
+  'checkpointSteps',
+] as const;
 /** Settings read by the extension itself; a change restarts the server. */
 export const RESTART_KEYS = ['tunelint.path', 'tunelint.interpreter'] as const;
 
