@@ -8,7 +8,8 @@ from tunelint.cli import main
 
 def test_readme_rule_table_matches_the_registry():
     table = CliRunner().invoke(main, ["rules", "--format", "markdown"]).output.strip()
-    assert table in (REPO / "README.md").read_text(encoding="utf-8"), "regenerate with `tunelint rules --format markdown`"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert table in readme, "regenerate with `tunelint rules --format markdown`"
 
 
 def test_readme_names_only_commands_that_exist():
@@ -24,3 +25,12 @@ def test_every_rule_has_documentation_with_a_reason():
     for r in all_rules():
         assert r.doc and len(r.doc) > 40, r.code
         assert r.name == r.name.lower() and " " not in r.name
+
+
+def test_readme_lists_every_option_of_tunelint_train():
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    help_text = CliRunner().invoke(main, ["train", "--help"]).output
+    options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
+    assert options and not {o for o in options if o not in readme}, "README's Fine-tuning options"
