@@ -327,8 +327,9 @@ class Linter:
         there are many: `_collect` waits for them). `data`: their UTF-8 bytes where known."""
         cache = self._cache(settings)
         # an editor's text (no bytes read): its UTF-8, for the keys and the workers alike
-        data = [_utf8(t) if b is None else b for t, b in zip(texts, data or [None] * len(texts))]
-        keys = [cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data)] if cache else []
+        data = [_utf8(t) if b is None else b for t, b in zip(texts, data or [None] * len(texts), strict=True)]
+        keys = ([cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data, strict=True)]
+                if cache else [])
         known = cache.get_many(keys) if cache else {}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
         # identical lines inside the batch are analysed once; known by their cache keys (16
@@ -358,12 +359,12 @@ class Linter:
         if isinstance(w.computed, list):
             computed = w.computed
             if w.cache:
-                w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, computed))
+                w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, computed, strict=True))
         else:
             blobs = w.computed()
             computed = [pickle.loads(b) for b in blobs]
             if w.cache:
-                w.cache.put_pickled((keys[i], b) for i, b in zip(w.first_pos, blobs))
+                w.cache.put_pickled((keys[i], b) for i, b in zip(w.first_pos, blobs, strict=True))
         if w.cache:
             out = [w.known.get(k) for k in keys]
             for i in w.miss_pos:

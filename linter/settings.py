@@ -54,7 +54,8 @@ class Settings:
     def fingerprint(self) -> str:
         """What per-line results depend on: everything but output-only options."""
         codes = ",".join(r.code for r in self.enabled_rules())
-        return f"{self.profile}|{self.tokenizer}|{_files_stamp(self.tokenizer)}|{self.limit}|{self.max_line_bytes}|{self.duplicate_casefold}|{codes}"
+        return (f"{self.profile}|{self.tokenizer}|{_files_stamp(self.tokenizer)}|{self.limit}|{self.max_line_bytes}"
+                f"|{self.duplicate_casefold}|{codes}")
 
 
 def _files_stamp(tokenizer: str | None) -> str:

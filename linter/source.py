@@ -62,7 +62,8 @@ def check_head(head: bytes, size: int, read_all) -> FileProblem | None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return FileProblem("TL002", "the file is UTF-16 encoded; JSONL must be UTF-8 (re-save it as UTF-8)")
     if b"\x00" in head:
-        return FileProblem("TL002", "the file contains NUL bytes: it is binary (an archive, parquet or arrow file?), not JSONL")
+        return FileProblem("TL002", "the file contains NUL bytes: it is binary (an archive, parquet or arrow file?), "
+                                    "not JSONL")
     first = head.lstrip(BOM + b" \t\r\n")[:1]
     if first in (b"[", b"{") and size <= WHOLE_FILE_PARSE_LIMIT:
         return _json_document(head, read_all)

@@ -78,7 +78,7 @@ def token_breakdown(counter, settings: Settings, line: str) -> str | None:
     except Exception as e:  # a template that rejects the example says why
         return f"**Tokens** ({settings.tokenizer}): cannot count: {e}"
     rows = ["| # | role | tokens |", "| ---: | --- | ---: |"]
-    for i, (m, n) in enumerate(zip(msgs, counted.per_message)):
+    for i, (m, n) in enumerate(zip(msgs, counted.per_message, strict=True)):
         role = m.get("role", "?") if isinstance(m, dict) else "?"
         trained = " (trained)" if isinstance(m, dict) and role == "assistant" and m.get("weight", 1) != 0 else ""
         rows.append(f"| {i} | {role}{trained} | {n:,} |")

@@ -87,7 +87,8 @@ class TunelintServer(LanguageServer):
         self.untidy = False
 
     def diagnostics_for(self, src: Source, findings: list[Finding]) -> list[types.Diagnostic]:
-        return [diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(self.training.results_for(src), src, self.editor.worst)
+        return [diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(
+            self.training.results_for(src), src, self.editor.worst)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -290,7 +291,8 @@ async def _start(ls: TunelintServer) -> None:
         ls.log(f"tunelint: {ls.project.config_error}", types.MessageType.Error)
     ws = ls.client_capabilities.workspace
     if ws is not None and ws.did_change_watched_files is not None and ws.did_change_watched_files.dynamic_registration:
-        watchers = [types.FileSystemWatcher(glob_pattern=g) for g in ("**/*.jsonl", "**/tunelint.toml", "**/pyproject.toml")]
+        watchers = [types.FileSystemWatcher(glob_pattern=g)
+                    for g in ("**/*.jsonl", "**/tunelint.toml", "**/pyproject.toml")]
         try:
             await ls.client_register_capability_async(types.RegistrationParams(registrations=[types.Registration(
                 id="tunelint-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -357,7 +359,8 @@ def did_close(ls: TunelintServer, params: types.DidCloseTextDocumentParams) -> N
 
 
 @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
-                types.DiagnosticOptions(identifier="tunelint", inter_file_dependencies=True, workspace_diagnostics=True))
+                types.DiagnosticOptions(identifier="tunelint", inter_file_dependencies=True,
+                                        workspace_diagnostics=True))
 async def document_diagnostic(ls: TunelintServer, params: types.DocumentDiagnosticParams):
     got = await ls.current(params.text_document.uri)
     if got is None:
@@ -418,7 +421,8 @@ async def code_lens(ls: TunelintServer, params: types.CodeLensParams):
     summary = ls.project.summary(src, findings)
     split, training = ls.project.split_of(src.path), ls.training
     return features.code_lenses(summary, split) + run_features.lenses(
-        src, split, running=training.running(), fine_tune=training.describe_settings() if split == "train" else "", results=training.results,
+        src, split, running=training.running(), fine_tune=training.describe_settings() if split == "train" else "",
+        results=training.results,
         last_training_run=training.last_training_run_name() if split == "validation" else None)
 
 

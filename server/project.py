@@ -198,7 +198,7 @@ class Project:
         """Take computed results, then bring the source's pending lines and the indexes up to date."""
         if len(self.memo) > MEMO_LIMIT:
             self.memo.clear()
-        self.memo.update(((settings, t), r) for t, r in zip(texts, results))
+        self.memo.update(((settings, t), r) for t, r in zip(texts, results, strict=True))
         if self.settings_for(src.path) != settings:
             return  # settings changed meanwhile: the lines stay pending for the next round
         for i, text in self._texts(src).items():
@@ -207,7 +207,8 @@ class Project:
                 continue  # edited after the work was taken: the next round analyses it
             src.results[i] = r
             src.pending.discard(i)
-            too_long = len(text) * 4 > settings.max_line_bytes and len(text.encode("utf-8", "surrogatepass")) > settings.max_line_bytes
+            too_long = (len(text) * 4 > settings.max_line_bytes
+                        and len(text.encode("utf-8", "surrogatepass")) > settings.max_line_bytes)
             if r.findings or too_long:
                 src.flagged.add(i)
             else:

@@ -157,7 +157,8 @@ def test_a_cache_of_the_old_layout_is_replaced(tmp_path, monkeypatch):
     p = tmp_path / "train.jsonl"
     p.write_text("\n".join(lines(5)) + "\n")
     assert lint(p).stats.analysed == 5 and lint(p).stats.cached == 5
-    names = {n for (n,) in sqlite3.connect(cache_dir / "lines.sqlite3").execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    names = {n for (n,) in sqlite3.connect(cache_dir / "lines.sqlite3").execute(
+        "SELECT name FROM sqlite_master WHERE type='table'")}
     assert names == {"results"}
 
 

@@ -71,7 +71,8 @@ def test_sarif_format_is_valid_sarif(tmp_path):
     data = json.loads(check("--format", "sarif", str(p)).output)
     assert data["version"] == "2.1.0"
     res = data["runs"][0]["results"]
-    assert any(x["ruleId"] == "TL104" and x["locations"][0]["physicalLocation"]["region"]["startLine"] == 1 for x in res)
+    assert any(x["ruleId"] == "TL104" and x["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+               for x in res)
 
 
 def test_select_and_ignore_by_prefix(tmp_path):
@@ -138,7 +139,8 @@ def test_directory_is_searched_for_jsonl(tmp_path):
 
 
 def test_config_file_sets_profile_and_severity(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[tool.tunelint]\nprofile = "mistral"\n[tool.tunelint.severity]\nTL104 = "warning"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.tunelint]\nprofile = "mistral"\n'
+                                             '[tool.tunelint.severity]\nTL104 = "warning"\n')
     p = write(tmp_path, "train.jsonl", [BAD_ROLE, '{"messages": [{"role": "user", "content": "Hi"}]}'])
     r = CliRunner().invoke(main, ["check", "--no-stats", "--format", "json", str(p)])
     sev = {f["code"]: f["severity"] for f in json.loads(r.output)["findings"]}
@@ -165,18 +167,21 @@ def test_rule_prints_documentation_and_rules_lists_all():
 
 def test_convert_sharegpt_array_to_chat_never_in_place(tmp_path):
     src = tmp_path / "sharegpt.json"
-    src.write_text(json.dumps([{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}]))
+    src.write_text(json.dumps([{"conversations": [{"from": "human", "value": "Hi"},
+                                                  {"from": "gpt", "value": "Hello"}]}]))
     out = tmp_path / "chat.jsonl"
     r = CliRunner().invoke(main, ["convert", str(src), str(out)])
     assert r.exit_code == 0, r.output
-    assert json.loads(out.read_text()) == {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+    assert json.loads(out.read_text()) == {"messages": [{"role": "user", "content": "Hi"},
+                                                        {"role": "assistant", "content": "Hello"}]}
     assert CliRunner().invoke(main, ["convert", str(src), str(src)]).exit_code == 2
     assert CliRunner().invoke(main, ["convert", str(src), str(out)]).exit_code == 2  # exists
     assert CliRunner().invoke(main, ["convert", str(src), str(out), "--overwrite"]).exit_code == 0
 
 
 def test_convert_refuses_broken_input_and_writes_nothing(tmp_path):
-    src = write(tmp_path, "alpaca.jsonl", ['{"instruction": "Add", "input": "1+1", "output": "2"}', '{"instruction": "x",'])
+    src = write(tmp_path, "alpaca.jsonl",
+                ['{"instruction": "Add", "input": "1+1", "output": "2"}', '{"instruction": "x",'])
     out = tmp_path / "out.jsonl"
     r = CliRunner().invoke(main, ["convert", str(src), str(out)])
     assert r.exit_code == 1 and ":2: invalid JSON" in r.output

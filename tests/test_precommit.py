@@ -21,7 +21,8 @@ def git(cwd: Path, *args: str) -> None:
 def test_hook_blocks_a_commit_with_a_broken_jsonl_and_passes_a_good_one(tmp_path):
     # pre-commit installs hooks from a git repository: snapshot the working tree into one.
     hook_repo = tmp_path / "hook-repo"
-    shutil.copytree(REPO, hook_repo, ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "bench", "*.egg-info", "__pycache__"))
+    shutil.copytree(REPO, hook_repo, ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "bench",
+                                                                   "*.egg-info", "__pycache__"))
     git(hook_repo, "init", "-q")
     git(hook_repo, "add", "-A")
     git(hook_repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "snapshot")
@@ -31,17 +32,20 @@ def test_hook_blocks_a_commit_with_a_broken_jsonl_and_passes_a_good_one(tmp_path
     work.mkdir()
     git(work, "init", "-q")
     (work / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: tunelint\n        args: [--profile, hf]\n")
+        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n"
+        "    hooks:\n      - id: tunelint\n        args: [--profile, hf]\n")
     good = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}\n'
     (work / "train.jsonl").write_text(good + '{"messages": [{"role": "user", "content": "Hi"},]}\n')
     (work / "notes.txt").write_text("not JSONL, not checked\n")
     git(work, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home")}
     pre_commit = [sys.executable, "-m", "pre_commit"]
-    bad = subprocess.run([*pre_commit, "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    bad = subprocess.run([*pre_commit, "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True,
+                         timeout=900)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "train.jsonl:2:" in bad.stdout and "TL008" in bad.stdout
     (work / "train.jsonl").write_text(good)
     git(work, "add", "-A")
-    ok = subprocess.run([*pre_commit, "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    ok = subprocess.run([*pre_commit, "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True,
+                        timeout=900)
     assert ok.returncode == 0, ok.stdout + ok.stderr

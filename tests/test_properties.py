@@ -16,9 +16,11 @@ SEEDS = [
     {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
                                                {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
                   {"role": "assistant", "content": "A chart.", "weight": 1}]},
-    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}}],
+    {"tools": [{"type": "function",
+                "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "integer"}}}}}],
      "messages": [{"role": "user", "content": "call f"},
-                  {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"x\": 1}"}}]},
+                  {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                                        "function": {"name": "f", "arguments": "{\"x\": 1}"}}]},
                   {"role": "tool", "tool_call_id": "c1", "content": "ok"}, {"role": "assistant", "content": "Done."}]},
     {"input": {"messages": [{"role": "user", "content": "Hi"}]},
      "preferred_output": [{"role": "assistant", "content": "Hello!"}],
@@ -57,7 +59,8 @@ _settings = Settings(profile="hf", tokenizer="o200k_base", max_tokens=64)
 
 def _per_line(report, number):
     return sorted((f.code, f.column, f.end_column, f.message) for f in report.findings
-                  if f.line == number and f.code not in ("TL006", "TL005", "TL003") and f.code[:3] not in ("TL8", "TL9"))
+                  if f.line == number and f.code not in ("TL006", "TL005", "TL003")
+                  and f.code[:3] not in ("TL8", "TL9"))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,7 +119,8 @@ _part = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
 _call = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
     "id": st.sampled_from(["c1", "c2", 7]), "type": st.sampled_from(["function", "x"]),
     "function": st.one_of(_scalar, st.fixed_dictionaries({}, optional={
-        "name": st.sampled_from(["f", "g", 1]), "arguments": st.sampled_from(["{\"x\": 1}", "{}", "[", "\"{}\"", 2])}))}))
+        "name": st.sampled_from(["f", "g", 1]),
+        "arguments": st.sampled_from(["{\"x\": 1}", "{}", "[", "\"{}\"", 2])}))}))
 _message = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
     "role": st.sampled_from(["system", "user", "assistant", "tool", "function", "bot", None]),
     "content": st.one_of(_scalar, st.just("Some text."), st.lists(_part, max_size=3), st.just({"a": 1})),
@@ -125,9 +129,10 @@ _message = st.one_of(_scalar, st.fixed_dictionaries({}, optional={
     "weight": st.sampled_from([0, 1, 2]), "name": st.sampled_from(["bob", "a b", 3])}))
 _tools = st.one_of(_scalar, st.lists(st.one_of(_scalar, st.fixed_dictionaries({}, optional={
     "type": st.sampled_from(["function", "x"]),
-    "function": st.fixed_dictionaries({}, optional={"name": st.sampled_from(["f", "bad name", 2]),
-                                                    "parameters": st.sampled_from([{"type": "object", "properties": {"x": {"type": "integer"}}},
-                                                                                   {"type": 5}, "x"])})})), max_size=2))
+    "function": st.fixed_dictionaries({}, optional={
+        "name": st.sampled_from(["f", "bad name", 2]),
+        "parameters": st.sampled_from([{"type": "object", "properties": {"x": {"type": "integer"}}},
+                                       {"type": 5}, "x"])})})), max_size=2))
 _example = st.one_of(
     st.fixed_dictionaries({"messages": st.one_of(st.lists(_message, max_size=5), _scalar)},
                           optional={"tools": _tools, "functions": _tools}),

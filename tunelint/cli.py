@@ -40,8 +40,10 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True, help="Output format.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: nearest tunelint.toml or pyproject.toml with [tool.tunelint]).")
-@click.option("--profile", type=click.Choice(["openai", "together", "mistral", "hf"]), help="Target whose limits apply (default: openai).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: nearest tunelint.toml or pyproject.toml with [tool.tunelint]).")
+@click.option("--profile", type=click.Choice(["openai", "together", "mistral", "hf"]),
+              help="Target whose limits apply (default: openai).")
 @click.option("--tokenizer", help="o200k_base (default), cl100k_base, hf:<local tokenizer folder>, or 'none'.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Token limit per example (default: the profile's).")
 @click.option("--select", help="Comma-separated codes or prefixes to enable (e.g. TL1,TL701).")
@@ -50,7 +52,8 @@ def main() -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a diff instead of writing them.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Hide findings recorded in this baseline file.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings as the baseline, then exit 0.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings as the baseline, then exit 0.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the per-line cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for large files (default: all cores).")
 @click.option("--stats/--no-stats", default=True, help="Print the dataset summary (text format).")
@@ -70,7 +73,8 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
     except Exception as e:  # an internal error is exit 2 with a message, never a bare traceback
         if os.environ.get("TUNELINT_DEBUG"):
             traceback.print_exc()
-        click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for the traceback)", err=True)
+        click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for the traceback)",
+                   err=True)
         sys.exit(2)
     sys.exit(0 if exit_zero else code)
 
@@ -196,7 +200,8 @@ def _train_import():
         import transformers  # noqa: F401
         import trl  # noqa: F401
     except ImportError as e:
-        click.echo(f"tunelint: training needs the `train` extra ({e.name} is missing): pip install 'tunelint[train]'", err=True)
+        click.echo(f"tunelint: training needs the `train` extra ({e.name} is missing): pip install 'tunelint[train]'",
+                   err=True)
         sys.exit(2)
 
 
@@ -242,7 +247,8 @@ class _TrainCommand(click.Command):
 
 @main.command(cls=_TrainCommand)
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--validation", type=click.Path(dir_okay=False), help="Validation file, evaluated before and after, per example.")
+@click.option("--validation", type=click.Path(dir_okay=False),
+              help="Validation file, evaluated before and after, per example.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Run folder to create.")
 @click.option("--settings", "settings_path", type=click.Path(dir_okay=False),
               help="JSON file of training settings (keys as in [tool.tunelint.train]): over the config's, under "
@@ -275,7 +281,8 @@ def train(data, validation, output, settings_path, resume, overwrite, force, eve
 @main.command("eval")
 @click.argument("target")
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Chat JSONL to evaluate on.")
-@click.option("--output", "-o", type=click.Path(file_okay=False), help="Folder for eval_results.jsonl (default: a new eval-<time> folder in the run).")
+@click.option("--output", "-o", type=click.Path(file_okay=False),
+              help="Folder for eval_results.jsonl (default: a new eval-<time> folder in the run).")
 @click.option("--max-new-tokens", type=int, default=128, show_default=True)
 @click.option("--events", "events_to", type=click.Choice(["-"]))
 def eval_cmd(target, data, output, max_new_tokens, events_to):
@@ -295,7 +302,8 @@ def eval_cmd(target, data, output, max_new_tokens, events_to):
 
 @main.command()
 @click.option("--tcp", metavar="HOST:PORT", help="Listen on TCP instead of stdio (for debugging).")
-@click.option("--stdio", is_flag=True, help="Speak LSP over stdin/stdout (the default; accepted for editors that pass it).")
+@click.option("--stdio", is_flag=True,
+              help="Speak LSP over stdin/stdout (the default; accepted for editors that pass it).")
 def server(tcp: str | None, stdio: bool) -> None:
     """Run the language server (LSP over stdio)."""
     from tunelint.server.main import main as serve
@@ -368,7 +376,8 @@ def convert(source: str, output: str, overwrite: bool) -> None:
     except ConvertFailed as e:
         click.echo(f"tunelint: error: {e}", err=True)
         sys.exit(1)
-    click.echo(f"Wrote {n} chat example{'s' * (n != 1)} to {output} (from {', '.join(f'{k}: {v}' for k, v in kinds.items())})")
+    click.echo(f"Wrote {n} chat example{'s' * (n != 1)} to {output} "
+               f"(from {', '.join(f'{k}: {v}' for k, v in kinds.items())})")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -129,11 +129,12 @@ def parse_config(data: dict, file: Path | None) -> Config:
         if extra:
             raise ConfigError(f"{where}: overrides[{i}]: unknown key {sorted(extra)[0]!r}")
         cfg.overrides.append((_globs(ov["files"], f"{where}: overrides[{i}].files"),
-                              _setting_values({k: v for k, v in ov.items() if k != "files"}, f"{where}: overrides[{i}]", cfg.root)))
+                              _setting_values({k: v for k, v in ov.items() if k != "files"}, f"{where}: overrides[{i}]",
+                                              cfg.root)))
     if "baseline" in data:
         if not isinstance(data["baseline"], str):
             raise ConfigError(f"{where}: `baseline` must be a path")
-        cfg.baseline = str((cfg.root / data["baseline"]))
+        cfg.baseline = str(cfg.root / data["baseline"])
     cfg.exclude = _globs(data.get("exclude", []), f"{where}: exclude")
     train = data.get("train", {})
     if not isinstance(train, dict):

@@ -38,7 +38,8 @@ def render_text(reports: list[FileReport], findings: list[Finding], *, colour: b
     total = sum(c.values())
     if total:
         fixable = sum(1 for f in findings if f.fix is not None and f.fix.safe)
-        line = f"Found {c['error']} error{'s' * (c['error'] != 1)}, {c['warning']} warning{'s' * (c['warning'] != 1)}, {c['info']} info"
+        line = (f"Found {c['error']} error{'s' * (c['error'] != 1)}, "
+                f"{c['warning']} warning{'s' * (c['warning'] != 1)}, {c['info']} info")
         line += f" in {len(reports)} file{'s' * (len(reports) != 1)}."
         if fixable:
             line += f"\n[*] {fixable} fixable with `tunelint check --fix`."

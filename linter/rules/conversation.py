@@ -38,7 +38,8 @@ def no_trainable_assistant(ex: Example) -> Iterator[Violation]:
     if not assistants:
         yield Violation("no assistant message: the example teaches nothing", ("messages",), part="key")
     elif not any(trained(m) for m in assistants):
-        yield Violation("every assistant message has `weight: 0`: the example teaches nothing", ("messages",), part="key")
+        yield Violation("every assistant message has `weight: 0`: the example teaches nothing", ("messages",),
+                        part="key")
 
 
 @rule("TL202", "last-message-not-assistant", "warning", formats={"chat"})
@@ -95,7 +96,8 @@ def consecutive_same_role(ex: Example) -> Iterator[Violation]:
             continue
         role = m.get("role")
         calls = bool(m.get("tool_calls") or m.get("function_call"))
-        if role == prev and role in ("user", "assistant", "system") and not (role == "assistant" and (calls or prev_calls)):
+        if (role == prev and role in ("user", "assistant", "system")
+                and not (role == "assistant" and (calls or prev_calls))):
             yield Violation(f"two {role} messages in a row (positions {i - 1} and {i})", (*_path(ex), i, "role"))
         prev, prev_calls = role, calls
 
@@ -137,7 +139,8 @@ def assistant_without_content(ex: Example) -> Iterator[Violation]:
     continue from.
     """
     for path, m in ex.messages():
-        if m.get("role") == "assistant" and m.get("content") is None and not m.get("tool_calls") and not m.get("function_call"):
+        if (m.get("role") == "assistant" and m.get("content") is None
+                and not m.get("tool_calls") and not m.get("function_call")):
             yield Violation("assistant message has neither `content` nor `tool_calls`", path)
 
 

@@ -64,7 +64,8 @@ def template_tokens_in_text(ex: Example) -> Iterator[Violation]:
         for rel, text in text_parts(m):
             hit = _has_control_chars(text) and CONTROL_TOKEN_RE.search(text)
             if hit:
-                yield Violation(f"chat-template token {hit.group()!r} inside {m.get('role', 'message')} text", path + rel)
+                yield Violation(f"chat-template token {hit.group()!r} inside {m.get('role', 'message')} text",
+                                path + rel)
 
 
 @rule("TL602", "role-markers-in-text", "warning", formats={"chat", "preference"})
@@ -78,8 +79,8 @@ def role_markers_in_text(ex: Example) -> Iterator[Violation]:
         for rel, text in text_parts(m):
             hit = _role_marker(text)
             if hit:
-                yield Violation(f"{m.get('role', 'message')} text contains a role marker {hit.strip()!r} at the start of a line",
-                                path + rel)
+                yield Violation(f"{m.get('role', 'message')} text contains a role marker {hit.strip()!r} "
+                                "at the start of a line", path + rel)
 
 
 @rule("TL603", "assistant-whitespace", "warning", formats={"chat", "preference"}, fixable=True)
@@ -96,7 +97,8 @@ def assistant_whitespace(ex: Example) -> Iterator[Violation]:
             continue
         c = m.get("content")
         if isinstance(c, str) and c.strip() and c != c.strip():
-            where = "leading and trailing" if c != c.lstrip() and c != c.rstrip() else ("leading" if c != c.lstrip() else "trailing")
+            where = ("leading and trailing" if c != c.lstrip() and c != c.rstrip()
+                     else ("leading" if c != c.lstrip() else "trailing"))
             yield Violation(f"{where} whitespace in assistant content", path + ("content",),
                             fix=ReplaceValue(path + ("content",), c.strip(), "Strip whitespace from assistant content"))
 

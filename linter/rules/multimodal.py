@@ -35,15 +35,18 @@ def invalid_content_part(ex: Example) -> Iterator[Violation]:
             continue
         t = part.get("type")
         if t not in PART_TYPES:
-            yield Violation(f"unknown content part type {t!r}; expected 'text' or 'image_url'", p + ("type",) if "type" in part else p)
+            yield Violation(f"unknown content part type {t!r}; expected 'text' or 'image_url'",
+                            p + ("type",) if "type" in part else p)
         elif t == "text" and not isinstance(part.get("text"), str):
             yield Violation("text part has no string `text`", p)
         elif t == "image_url":
             iu = part.get("image_url")
             if not isinstance(iu, dict) or not isinstance(iu.get("url"), str):
-                yield Violation('image part needs `"image_url": {"url": "..."}`', p + ("image_url",) if "image_url" in part else p)
+                yield Violation('image part needs `"image_url": {"url": "..."}`',
+                                p + ("image_url",) if "image_url" in part else p)
             elif "detail" in iu and iu["detail"] not in ("auto", "low", "high"):
-                yield Violation(f"image `detail` must be auto, low or high, not {iu['detail']!r}", p + ("image_url", "detail"))
+                yield Violation(f"image `detail` must be auto, low or high, not {iu['detail']!r}",
+                                p + ("image_url", "detail"))
 
 
 @rule("TL402", "invalid-image-url", "error", formats={"chat", "preference"}, needs="parts")
@@ -91,4 +94,5 @@ def too_many_images(ex: Example) -> Iterator[Violation]:
         return
     images = [p for _, _, p, part in _parts(ex) if isinstance(part, dict) and part.get("type") == "image_url"]
     if len(images) > limit:
-        yield Violation(f"{len(images)} images in one example; the {ex.profile.name} profile allows {limit}", images[limit])
+        yield Violation(f"{len(images)} images in one example; the {ex.profile.name} profile allows {limit}",
+                        images[limit])

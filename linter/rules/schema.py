@@ -48,7 +48,8 @@ def message_not_object(ex: Example) -> Iterator[Violation]:
     for path, msgs in ex.conversations():
         for i, m in enumerate(msgs):
             if not isinstance(m, dict):
-                yield Violation(f"message {i} is {_type_name(m)}, expected an object with `role` and `content`", path + (i,))
+                yield Violation(f"message {i} is {_type_name(m)}, expected an object with `role` and `content`",
+                                path + (i,))
 
 
 @rule("TL103", "missing-role", "error", formats={"chat", "preference"})
@@ -131,7 +132,8 @@ def unknown_key(ex: Example) -> Iterator[Violation]:
     for key in ex.obj if supported else ():
         if key not in allowed:
             yield Violation(f"unknown key {key!r} on the example (the {ex.profile.name} profile accepts: "
-                            f"{', '.join(sorted(k for k in allowed if k in _SHOWN_KEYS[ex.format]))})", (key,), part="key")
+                            f"{', '.join(sorted(k for k in allowed if k in _SHOWN_KEYS[ex.format]))})",
+                            (key,), part="key")
     mkeys = ex.profile.message_keys
     for path, m in ex.messages():
         for key in m:
@@ -172,7 +174,8 @@ def invalid_weight(ex: Example) -> Iterator[Violation]:
         if not ex.profile.allow_weight:
             yield Violation(f"the {ex.profile.name} profile does not accept `weight`", path + ("weight",), part="key")
         elif m.get("role") != "assistant":
-            yield Violation(f"`weight` is only allowed on assistant messages, not {m.get('role')!r}", path + ("weight",), part="key")
+            yield Violation(f"`weight` is only allowed on assistant messages, not {m.get('role')!r}",
+                            path + ("weight",), part="key")
         elif isinstance(w, bool) or w not in (0, 1):
             yield Violation(f"`weight` must be 0 or 1, not {w!r}", path + ("weight",))
 
@@ -186,7 +189,8 @@ def format_not_supported(ex: Example) -> Iterator[Violation]:
     """
     if ex.format not in ex.profile.formats:
         yield Violation(f"{FORMAT_LABELS[ex.format]} is not accepted by the {ex.profile.name} profile"
-                        + (" (run `tunelint convert` to write chat format)" if ex.format in ("sharegpt", "alpaca") else ""),
+                        + (" (run `tunelint convert` to write chat format)"
+                           if ex.format in ("sharegpt", "alpaca") else ""),
                         (), part="value")
 
 
@@ -213,7 +217,8 @@ def invalid_field(ex: Example) -> Iterator[Violation]:
             if not isinstance(turn, dict):
                 yield Violation("each turn must be an object with `from` and `value`", p)
                 continue
-            if turn.get("from") not in ("system", "human", "user", "gpt", "assistant", "tool", "function_call", "observation"):
+            if turn.get("from") not in ("system", "human", "user", "gpt", "assistant", "tool", "function_call",
+                                        "observation"):
                 yield Violation(f"unknown speaker `from`: {turn.get('from')!r}", p + ("from",))
             if not isinstance(turn.get("value"), str):
                 yield Violation("`value` must be a string", p + ("value",) if "value" in turn else p)

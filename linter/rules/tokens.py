@@ -51,7 +51,8 @@ def answer_truncated(ex: Example) -> Iterator[Violation]:
     msgs = ex.chat
     idx = max(i for i, m in enumerate(msgs) if isinstance(m, dict) and trained(m))
     if t.last_assistant_start >= limit:
-        msg = f"the last assistant turn starts at token {t.last_assistant_start}, past the limit of {limit}: it is cut entirely"
+        msg = (f"the last assistant turn starts at token {t.last_assistant_start}, past the limit of {limit}: "
+               "it is cut entirely")
     else:
         kept = limit - t.last_assistant_start
         msg = (f"the last assistant turn (tokens {t.last_assistant_start}-{t.last_assistant_end}) is cut at {limit}: "

@@ -94,7 +94,8 @@ def invalid_tool_definition(ex: Example) -> Iterator[Violation]:
             continue
         name = fn.get("name")
         if not isinstance(name, str) or not FUNCTION_NAME_RE.match(name):
-            yield Violation(f"function name {name!r} must match ^[a-zA-Z0-9_-]{{1,64}}$", p + ("function", "name") if "name" in fn else p + ("function",))
+            yield Violation(f"function name {name!r} must match ^[a-zA-Z0-9_-]{{1,64}}$",
+                            p + ("function", "name") if "name" in fn else p + ("function",))
         elif name in seen:
             yield Violation(f"function {name!r} is declared twice", p + ("function", "name"))
         else:
@@ -197,8 +198,8 @@ def tool_arguments_not_json(ex: Example) -> Iterator[Violation]:
         args = fn["arguments"]
         ap = p + ("function", "arguments")
         if isinstance(args, dict):
-            yield Violation("`arguments` is an object; it must be a string of JSON",
-                            ap, fix=ReplaceValue(ap, orjson.dumps(args).decode(), "Serialise arguments as a JSON string"))
+            yield Violation("`arguments` is an object; it must be a string of JSON", ap,
+                            fix=ReplaceValue(ap, orjson.dumps(args).decode(), "Serialise arguments as a JSON string"))
             continue
         if not isinstance(args, str):
             yield Violation(f"`arguments` must be a string of JSON, not {type(args).__name__}", ap)
@@ -346,7 +347,8 @@ def unanswered_tool_call(ex: Example) -> Iterator[Violation]:
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or not isinstance(m.get("tool_calls"), list):
             continue
-        ids = {c["id"]: j for j, c in enumerate(m["tool_calls"]) if isinstance(c, dict) and isinstance(c.get("id"), str)}
+        ids = {c["id"]: j for j, c in enumerate(m["tool_calls"])
+               if isinstance(c, dict) and isinstance(c.get("id"), str)}
         if i == len(msgs) - 1:
             continue
         answered: dict[str, int] = {}

@@ -13,10 +13,13 @@ from tunelint.server.documents import Document, to_utf16
 from tunelint.server.project import Project
 
 LINES = [
-    json.dumps({"messages": [{"role": "user", "content": "Pair the lamp?"}, {"role": "assistant", "content": "Hold the button."}]}),
-    json.dumps({"messages": [{"role": "user", "content": "Dim it?"}, {"role": "assistant", "content": "Use the slider."}]}),
+    json.dumps({"messages": [{"role": "user", "content": "Pair the lamp?"},
+                             {"role": "assistant", "content": "Hold the button."}]}),
+    json.dumps({"messages": [{"role": "user", "content": "Dim it?"},
+                             {"role": "assistant", "content": "Use the slider."}]}),
     json.dumps({"messages": [{"role": "user", "content": "Café? 🙂"}, {"role": "bot", "content": "Oui."}]}),
-    json.dumps({"messages": [{"role": "user", "content": "Pair the lamp?"}, {"role": "assistant", "content": "Hold the button."}]}),
+    json.dumps({"messages": [{"role": "user", "content": "Pair the lamp?"},
+                             {"role": "assistant", "content": "Hold the button."}]}),
     '{"messages": [{"role": "user", "content": "x"},]}',
 ]
 INSERTS = ["", "a", "\n", '"', "}", ",", " ", "é", "🙂", "\n" + LINES[1], LINES[2] + "\n", "\r"]
@@ -28,7 +31,8 @@ def _key(findings):
             for f in findings]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.integers(0, 3), st.sampled_from(INSERTS)),
                 min_size=1, max_size=12), st.randoms())
 def test_random_edits_end_in_the_same_findings_as_a_fresh_lint(tmp_path_factory, edits, rnd):

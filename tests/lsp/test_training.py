@@ -43,7 +43,8 @@ def progress_of(client):
 
 
 async def lens_command(client, uri, command):
-    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    lenses = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
     return next(lens.command for lens in lenses if lens.command.command == command)
 
 
@@ -57,10 +58,12 @@ async def test_fine_tune_from_the_lens_shows_progress_and_results_on_validation_
     val_uri = open_doc(client, ws / "validation.jsonl")
     cmd = await lens_command(client, train_uri, "tunelint.train")
     assert "tiny" in cmd.title
-    started = await client.workspace_execute_command_async(types.ExecuteCommandParams(command=cmd.command, arguments=cmd.arguments))
+    started = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=cmd.command, arguments=cmd.arguments))
     assert started["started"] and ".tunelint/runs/" in started["run_dir"]
     with pytest.raises(Exception, match="already in progress"):
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.train", arguments=[train_uri]))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="tunelint.train", arguments=[train_uri]))
     await wait_for(lambda: any(getattr(v, "kind", None) == "end" for v in progress_of(client)))
     kinds = [v.kind for v in progress_of(client)]
     assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
@@ -82,7 +85,8 @@ async def test_fine_tune_from_the_lens_shows_progress_and_results_on_validation_
     hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=val_uri), position=types.Position(line=1, character=5)))
     assert "**Generated**" in hover.contents.value and "101 plus 104 makes 205." in hover.contents.value
-    lenses = await client.text_document_code_lens_async(types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=train_uri)))
+    lenses = await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=train_uri)))
     assert any(lens.command.title.startswith("last run: tiny full") for lens in lenses)
 
 
@@ -93,13 +97,15 @@ async def test_cancel_stops_the_run_within_seconds_and_leaves_no_process(client)
     client.set_configuration({"train": {**TRAIN_SETTINGS, "maxSteps": 100000}}, section="tunelint")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     train_uri = open_doc(client, ws / "train.jsonl")
-    started = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.train", arguments=[train_uri]))
+    started = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="tunelint.train", arguments=[train_uri]))
     run_dir = started["run_dir"]
     await wait_for(lambda: any(v.kind == "report" and "step" in (v.message or "") for v in progress_of(client)))
     pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _cmdline_has(p, run_dir)]
     assert pids
     t0 = time.monotonic()
-    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="tunelint.cancel", arguments=[]))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="tunelint.cancel", arguments=[]))
     assert result["cancelled"] and time.monotonic() - t0 < 30
     await wait_for(lambda: not any(_cmdline_has(str(p), run_dir) for p in pids), timeout=10)
     events = [json.loads(x) for x in open(os.path.join(run_dir, "events.jsonl"))]

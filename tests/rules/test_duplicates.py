@@ -70,7 +70,8 @@ def test_near_duplicate_reports_the_estimated_similarity(tmp_path):
     q, ans = sentence(rnd, 60), sentence(rnd, 120)
     words = ans.split()
     words[50] = "changed"
-    found = lint(tmp_path, {"train.jsonl": [chat(q, ans), chat(sentence(rnd), sentence(rnd)), chat(q, " ".join(words))]})
+    found = lint(tmp_path, {"train.jsonl": [chat(q, ans), chat(sentence(rnd), sentence(rnd)),
+                                            chat(q, " ".join(words))]})
     f = found["train.jsonl"]
     assert codes(f) == [(3, "TL902")]
     assert "estimated similarity 0.9" in f[0].message and f[0].related[0].line == 1
@@ -122,7 +123,8 @@ def test_test_repeating_validation_is_leak(tmp_path):
 def test_splits_from_config_globs_via_the_cli(tmp_path):
     rnd = random.Random(8)
     a = chat(sentence(rnd), sentence(rnd))
-    (tmp_path / "tunelint.toml").write_text('profile = "hf"\ntokenizer = false\n[splits]\ntrain = ["a.jsonl"]\nvalidation = ["b.jsonl"]\n')
+    (tmp_path / "tunelint.toml").write_text('profile = "hf"\ntokenizer = false\n'
+                                            '[splits]\ntrain = ["a.jsonl"]\nvalidation = ["b.jsonl"]\n')
     (tmp_path / "a.jsonl").write_text(a + "\n")
     (tmp_path / "b.jsonl").write_text(a + "\n")
     r = CliRunner().invoke(main, ["check", "--no-stats", "--format", "json", str(tmp_path)])
@@ -189,7 +191,8 @@ def test_same_question_about_different_images_is_not_a_duplicate(tmp_path):
 def test_near_prompts_about_different_images_are_not_leaks(tmp_path):
     def ask(url, answer):
         return json.dumps({"messages": [
-            {"role": "user", "content": [{"type": "text", "text": "When does the good rating reach the peak?\nShort answer."},
+            {"role": "user", "content": [{"type": "text",
+                                          "text": "When does the good rating reach the peak?\nShort answer."},
                                          {"type": "image_url", "image_url": {"url": url}}]},
             {"role": "assistant", "content": answer}]})
     found = lint(tmp_path, {"train.jsonl": [ask("https://example.com/66.png", "2013")],
@@ -264,7 +267,7 @@ def test_signer_keys_and_prompt_signatures_match_their_definitions():
         return tuple(norm), tuple(prompt), (norm[last] if last >= 0 else None), "\n".join(prompt)
 
     seen = {}
-    for (turns, last), sig in zip(examples, sigs):
+    for (turns, last), sig in zip(examples, sigs, strict=True):
         whole, prompt, answer, prompt_text = parts(turns, last)
         for name, value, key in (("whole", whole, sig.whole_key), ("prompt", prompt, sig.prompt_key),
                                  ("answer", answer, sig.answer_key)):
