@@ -17,4 +17,6 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "npm not found: skipping the VS Code extension tests (editor-client/)" >&2
 fi
+# lint first: its configuration is in pyproject.toml
+.venv/bin/ruff check .
 .venv/bin/python -m pytest -n 2 -q "$@"

@@ -12,9 +12,6 @@ import pytest
 pytest.importorskip("tokenizers")
 pytest.importorskip("jinja2")
 
-from tunelint.linter.hf_tokens import ChatTemplateError, HFTemplateCounter  # noqa: E402
-from tunelint.linter.tokens import TokenizerUnavailable, make_counter  # noqa: E402
-
 from tests.hf_fixtures import (  # noqa: E402
     CHATML,
     CHATML_GENERATION,
@@ -25,6 +22,8 @@ from tests.hf_fixtures import (  # noqa: E402
     build_tokenizer,
     load_tokenizer,
 )
+from tunelint.linter.hf_tokens import ChatTemplateError, HFTemplateCounter  # noqa: E402
+from tunelint.linter.tokens import TokenizerUnavailable, make_counter  # noqa: E402
 
 CONVERSATION = [
     {"role": "system", "content": "You are a helpful assistant."},

@@ -6,6 +6,7 @@ import os
 import sys
 
 import pytest
+
 from tunelint.linter.engine import Linter
 from tunelint.linter.settings import Settings
 from tunelint.server import memory

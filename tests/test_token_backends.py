@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+
 from tunelint.linter import token_probe, tokens
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

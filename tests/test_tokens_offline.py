@@ -8,6 +8,7 @@ import pickle
 
 import pytest
 from tiktoken.load import load_tiktoken_bpe
+
 from tunelint.linter.tokens import TokenizerUnavailable, _offline_loader
 
 URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tunelint.linter.settings import Settings
 
 from ._lint import assert_at, assistant, chat, dumps, none, one, span, user
