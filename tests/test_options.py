@@ -108,3 +108,22 @@ def test_the_extension_declares_and_forwards_every_setting_the_server_and_the_tr
     assert set(_ts_list("TRAIN_KEYS")) == train
     assert set(_ts_list("SERVER_KEYS")) == lint | {"worstExamples"}
     assert lint | {"worstExamples"} <= set(declared)
+
+
+@pytest.mark.parametrize("table,needle", [
+    ({"splits": {"train": 3}}, "`splits.train` must be a glob or a list of globs"),
+    ({"splits": "train*"}, "`splits` must be a table"),
+    ({"splits": {"tran": "t*"}}, "unknown key 'splits.tran' (known: train, validation, test)"),
+    ({"exclude": [1]}, "`exclude` must be a glob or a list of globs"),
+    ({"baseline": 3}, "`baseline` must be a string"),
+    ({"overrides": [{"files": 3}]}, "`overrides[0].files` must be a glob or a list of globs"),
+    ({"overrides": [{"files": "a*", "profil": "hf"}]},
+     "overrides[0]: unknown key 'profil' (known: profile, tokenizer, max_tokens, select, ignore, severity, "
+     "max_line_bytes, duplicates)"),
+    ({"train": {"lora_r": 0}}, "[train]: `lora_r` must be a positive integer"),
+    ({"train": {"lr": 1e-4}}, "[train]: unknown key 'lr'"),
+])
+def test_every_key_of_the_config_file_is_checked_by_a_typed_model(table, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_config(table, Path("/p/tunelint.toml"))
+    assert needle in str(e.value) and str(e.value).startswith("/p/tunelint.toml: ")

@@ -11,7 +11,18 @@ from pathlib import Path
 
 from tunelint.linter.engine import split_from_name
 from tunelint.linter.settings import Settings
-from tunelint.options import CONFIG_TABLES, LINT_KEYS, OptionsError, lint_options
+from tunelint.options import (
+    CONFIG_TABLES,
+    CONVERTER,
+    LINT_KEYS,
+    PROJECT_KEYS,
+    Globs,
+    OptionsError,
+    ProjectOptions,
+    SplitGlobs,
+    lint_options,
+    structure,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,7 +32,7 @@ else:  # pragma: no cover
 # the linter's options as the config file spells them (tunelint.options.LintOptions, with the
 # duplicate options in a `duplicates` table); the rest is the project's layout and training
 SETTING_KEYS = (LINT_KEYS - {f for table in CONFIG_TABLES.values() for f in table.values()}) | set(CONFIG_TABLES)
-TOP_KEYS = SETTING_KEYS | {"splits", "overrides", "baseline", "train", "exclude"}
+TOP_KEYS = SETTING_KEYS | PROJECT_KEYS
 SPLITS = ("train", "validation", "test")
 
 
@@ -110,6 +121,9 @@ def load_config(explicit: str | None = None, start: Path | None = None) -> Confi
 
 
 def parse_config(data: dict, file: Path | None) -> Config:
+    """The config from a `[tool.tunelint]` table. Each key is checked by its typed model
+    (tunelint.options: LintOptions for the linter's, ProjectOptions for the rest, the trainer's
+    TrainSettings for `[train]`); a ConfigError names the file and the key."""
     where = str(file) if file else "configuration"
     data = {k.replace("-", "_"): v for k, v in data.items()}
     unknown = set(data) - TOP_KEYS
@@ -117,38 +131,40 @@ def parse_config(data: dict, file: Path | None) -> Config:
         raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
     cfg = Config(file=file, root=file.parent.resolve() if file else Path.cwd())
     cfg.base = _setting_values({k: v for k, v in data.items() if k in SETTING_KEYS}, where, cfg.root)
-    splits = data.get("splits", {})
-    if not isinstance(splits, dict) or set(splits) - set(SPLITS):
-        raise ConfigError(f"{where}: `splits` must be a table with keys {', '.join(SPLITS)}")
-    cfg.splits = {k: _globs(v, f"{where}: splits.{k}") for k, v in splits.items()}
-    for i, ov in enumerate(data.get("overrides", [])):
-        if not isinstance(ov, dict) or "files" not in ov:
-            raise ConfigError(f"{where}: overrides[{i}] needs `files` (a list of globs)")
+    try:
+        project = structure(ProjectOptions, {k: v for k, v in data.items() if k in PROJECT_KEYS})
+    except OptionsError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    splits = project.splits or SplitGlobs()
+    cfg.splits = {k: list(getattr(splits, k)) for k in SPLITS if getattr(splits, k) is not None}
+    for i, ov in enumerate(project.overrides or []):
         ov = {k.replace("-", "_"): v for k, v in ov.items()}
-        extra = set(ov) - SETTING_KEYS - {"files"}
-        if extra:
-            raise ConfigError(f"{where}: overrides[{i}]: unknown key {sorted(extra)[0]!r}")
-        cfg.overrides.append((_globs(ov["files"], f"{where}: overrides[{i}].files"),
-                              _setting_values({k: v for k, v in ov.items() if k != "files"}, f"{where}: overrides[{i}]",
-                                              cfg.root)))
-    if "baseline" in data:
-        if not isinstance(data["baseline"], str):
-            raise ConfigError(f"{where}: `baseline` must be a path")
-        cfg.baseline = str(cfg.root / data["baseline"])
-    cfg.exclude = _globs(data.get("exclude", []), f"{where}: exclude")
-    train = data.get("train", {})
-    if not isinstance(train, dict):
-        raise ConfigError(f"{where}: `train` must be a table")
-    cfg.train = train
+        if "files" not in ov:
+            raise ConfigError(f"{where}: overrides[{i}] needs `files` (a list of globs)")
+        files = ov.pop("files")
+        try:
+            globs = list(CONVERTER.structure(files, Globs))
+        except ValueError as e:
+            raise ConfigError(f"{where}: `overrides[{i}].files` {e}") from None
+        cfg.overrides.append((globs, _setting_values(ov, f"{where}: overrides[{i}]", cfg.root)))
+    if project.baseline is not None:
+        cfg.baseline = str(cfg.root / project.baseline)
+    cfg.exclude = list(project.exclude or ())
+    cfg.train = dict(project.train or {})
+    if cfg.train:
+        _check_train(cfg.train, where)
     return cfg
 
 
-def _globs(v: object, where: str) -> list[str]:
-    if isinstance(v, str):
-        return [v]
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
-        return v
-    raise ConfigError(f"{where} must be a glob or a list of globs")
+def _check_train(train: dict, where: str) -> None:
+    """`[train]`'s keys and types, now (a typo is an error of the config file, as any other);
+    what spans keys (epochs or max_steps) is checked when a run merges every source."""
+    from tunelint.trainer.settings import TrainSettings  # torch-free
+
+    try:
+        structure(TrainSettings, train)
+    except OptionsError as e:
+        raise ConfigError(f"{where}: [train]: {e}") from None
 
 
 def _setting_values(d: dict, where: str, root: Path) -> dict:

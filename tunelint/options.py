@@ -47,6 +47,7 @@ Fraction = NewType("Fraction", float)  # 0 < x <= 1
 Profile = NewType("Profile", str)
 Tokenizer = NewType("Tokenizer", str)  # a name, hf:<folder>, or "" for none
 Codes = NewType("Codes", tuple)  # rule codes or prefixes, upper-cased
+Globs = NewType("Globs", tuple)  # a glob or a list of globs
 Severities = NewType("Severities", tuple)  # ((code or prefix, severity), ...)
 
 
@@ -120,6 +121,14 @@ def _codes(v: Any, _=None) -> tuple[str, ...]:
     return tuple(x.strip().upper() for x in v if x.strip())
 
 
+def _globs(v: Any, _=None) -> tuple[str, ...]:
+    if isinstance(v, str):
+        return (v,)
+    if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        return tuple(v)
+    raise ValueError("must be a glob or a list of globs")
+
+
 def _severities(v: Any, _=None) -> tuple[tuple[str, str], ...]:
     if not isinstance(v, Mapping):
         raise ValueError('must be a table of CODE = "error" | "warning" | "info"')
@@ -142,9 +151,22 @@ CONVERTER = cattrs.Converter(forbid_extra_keys=True)
 for _type, _hook in ((int, lambda v, _: _int(v)), (float, lambda v, _: _number(v)), (str, _str), (bool, _bool),
                      (PositiveInt, _positive_int), (NonNegativeInt, _non_negative_int),
                      (PositiveFloat, _positive_float), (Fraction, _fraction), (Profile, _profile),
-                     (Tokenizer, _tokenizer), (Codes, _codes), (Severities, _severities)):
+                     (Tokenizer, _tokenizer), (Codes, _codes), (Globs, _globs), (Severities, _severities)):
     CONVERTER.register_structure_hook(_type, _hook)
 CONVERTER.register_structure_hook(dict, lambda v, _: _table(v))
+
+
+def _nested_model(cls: type) -> Callable:
+    """A model inside a model (`splits` in the config file): a table whose keys are its fields."""
+    fn = make_dict_structure_fn(cls, CONVERTER, _cattrs_forbid_extra_keys=True)
+
+    def structure_table(v: Any, _=None):
+        return fn(_table(v), cls)
+
+    return structure_table
+
+
+CONVERTER.register_structure_hook_factory(attrs.has, _nested_model)
 
 
 def _table(v: Any) -> dict:
@@ -196,23 +218,46 @@ def structure(cls: type, data: Mapping, naming: Naming = "snake", *, display: Ma
 
 
 def _problems(cls: type, e: ClassValidationError, naming: Naming, display: Mapping[str, str]) -> list[str]:
-    known = ", ".join(key_name(n, naming) for n in field_names(cls))
-    out = []
-    for sub in e.exceptions:
-        if isinstance(sub, ForbiddenExtraKeysError):
-            out += [f"unknown key {k!r} (known: {known})" for k in sorted(sub.extra_fields)]
-            continue
-        field = next((n.name for n in getattr(sub, "__notes__", []) if hasattr(n, "name")), None)
-        key = display.get(field, key_name(field, naming)) if field else "?"
-        while isinstance(sub, (ClassValidationError, IterableValidationError)) and sub.exceptions:
-            sub = sub.exceptions[0]  # a Union or a nested model: its first problem says it
-        if isinstance(sub, _KeyProblem):
-            out.append(f"`{key}.{sub.key}` {sub}")
-        elif str(sub).startswith("must "):
-            out.append(f"`{key}` {sub}")
-        else:
-            out.append(f"`{key}`: {sub}")
-    return out
+    return [_message(path, sub, naming, display) for path, sub in _leaves(e, (), naming, display)]
+
+
+def _leaves(e: BaseException, path: tuple[str, ...], naming: Naming, display: Mapping[str, str]):
+    """(key path, problem) for each problem under `e`, the path spelt as the user wrote it
+    (`splits.train`, `overrides[2]`)."""
+    if isinstance(e, ForbiddenExtraKeysError):
+        yield path, e
+        return
+    if isinstance(e, (ClassValidationError, IterableValidationError)) and e.exceptions:
+        for sub in e.exceptions:
+            notes = getattr(sub, "__notes__", [])
+            step = next((n for n in notes if hasattr(n, "name") or hasattr(n, "index")), None)
+            if step is None:
+                # a Union's alternatives, or a problem of the whole: its first problem says it
+                yield from _leaves(sub, path, naming, display)
+                break
+            if hasattr(step, "name"):
+                key = display.get(step.name, key_name(step.name, naming)) if not path else key_name(step.name, naming)
+                yield from _leaves(sub, (*path, key), naming, {})
+            else:
+                yield from _leaves(sub, (*path[:-1], f"{path[-1]}[{step.index}]") if path else (f"[{step.index}]",),
+                                   naming, {})
+        return
+    yield path, e
+
+
+def _message(path: tuple[str, ...], e: BaseException, naming: Naming, display: Mapping[str, str]) -> str:
+    key = ".".join(path)
+    if isinstance(e, ForbiddenExtraKeysError):
+        names = field_names(e.cl) if attrs.has(e.cl) or dataclasses.is_dataclass(e.cl) else []
+        # the keys as the user writes them (the config file's `duplicates` table for two fields)
+        tables = {f: t for t, keys in CONFIG_TABLES.items() for f in keys.values()} if naming == "snake" else {}
+        spelt = [key_name(n, naming) if path else tables.get(n, key_name(n, naming)) for n in names]
+        known = ", ".join(dict.fromkeys(spelt))
+        where = f"{key}." if key else ""
+        return "; ".join(f"unknown key '{where}{k}' (known: {known})" for k in sorted(e.extra_fields))
+    if isinstance(e, _KeyProblem):
+        return f"`{key}.{e.key}` {e}"
+    return f"`{key}` {e}" if str(e).startswith("must ") else f"`{key}`: {e}"
 
 
 def set_values(obj) -> dict:
@@ -281,5 +326,35 @@ def lint_options(data: Mapping, naming: Naming = "snake") -> LintOptions:
 
 
 LINT_KEYS = frozenset(field_names(LintOptions))
+
+
+# -- the project's own keys in the config file ---------------------------------------------------
+
+@attrs.frozen(kw_only=True)
+class SplitGlobs:
+    """`[splits]`: which files are train / validation / test (default: their names decide)."""
+
+    train: Globs | None = None
+    validation: Globs | None = None
+    test: Globs | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ProjectOptions:
+    """The config file's keys beside the linter's options."""
+
+    splits: SplitGlobs | None = None
+    """Which files are train / validation / test."""
+    overrides: list[dict] | None = None
+    """Per-file settings: tables of `files` (globs) and linter options (`lint_options`)."""
+    baseline: str | None = None
+    """The baseline file (relative to the config file)."""
+    exclude: Globs | None = None
+    """Globs skipped when a directory is checked."""
+    train: dict | None = None
+    """`[train]`: training defaults, checked by the trainer's TrainSettings when a run starts."""
+
+
+PROJECT_KEYS = frozenset(field_names(ProjectOptions))
 
 
