@@ -25,6 +25,8 @@ class Settings:
     duplicate_casefold: bool = True  # compare duplicates ignoring case
 
     def __post_init__(self) -> None:
+        if self.tokenizer == "":  # turned off ("none" / false where it was set)
+            object.__setattr__(self, "tokenizer", None)
         get_profile(self.profile)  # raises a clear ValueError for an unknown profile
         for _, sev in self.severity:
             Severity(sev)

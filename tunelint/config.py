@@ -96,8 +96,11 @@ def find_config_file(start: Path) -> Path | None:
             try:
                 if "tunelint" in tomllib.loads(p.read_text(encoding="utf-8")).get("tool", {}):
                     return p
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-                continue
+            except tomllib.TOMLDecodeError as e:
+                # it may hold [tool.tunelint]: silently linting with the defaults would hide that
+                raise ConfigError(f"{p}: invalid TOML: {e}") from None
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"{p}: cannot read: {e}") from None
     return None
 
 

@@ -118,7 +118,19 @@ def _codes(v: Any, _=None) -> tuple[str, ...]:
         v = v.split(",")
     if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
         raise ValueError("must be a rule code or prefix, or a list of them")
-    return tuple(x.strip().upper() for x in v if x.strip())
+    codes = tuple(x.strip().upper() for x in v if x.strip())
+    for code in codes:
+        _check_code(code)
+    return codes
+
+
+def _check_code(code: str) -> None:
+    """A code or prefix that names no rule is a typo (`select = ["NOPE"]` would check nothing)."""
+    from tunelint.linter.rule import all_rules
+
+    if not any(r.code.startswith(code) for r in all_rules()):
+        raise ValueError(f"must name rules: {code!r} names none (`tunelint rules` lists the codes; a prefix "
+                         "such as TL1 names a family)")
 
 
 def _globs(v: Any, _=None) -> tuple[str, ...]:
@@ -136,6 +148,10 @@ def _severities(v: Any, _=None) -> tuple[tuple[str, str], ...]:
     for code, sev in v.items():
         if sev not in allowed:
             raise _KeyProblem(str(code), f"must be error, warning or info, not {sev!r}")
+        try:
+            _check_code(str(code).upper())
+        except ValueError as e:
+            raise _KeyProblem(str(code), str(e)) from None
     return tuple((str(c).upper(), s) for c, s in v.items())
 
 
@@ -292,11 +308,9 @@ class LintOptions:
     """Compare duplicates ignoring case."""
 
     def settings_values(self) -> dict:
-        """The values set here, as `Settings` takes them (a tokenizer turned off is None)."""
-        values = set_values(self)
-        if values.get("tokenizer") == "":
-            values["tokenizer"] = None
-        return values
+        """The values set here, as `Settings` takes them. A tokenizer turned off is "" (Settings
+        makes it None): None would mean "not set here", and the config's tokenizer would apply."""
+        return set_values(self)
 
 
 # In the config file, the duplicate options are a table of their own: `duplicates.threshold`.
