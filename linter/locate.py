@@ -53,6 +53,16 @@ class ScanError(ValueError):
         self.pos = pos
 
 
+# Deepest nesting of objects and arrays a line may have (the root object is level 1): reading
+# TL017's limit. It bounds this scanner's recursion (orjson writes at most 254 levels).
+MAX_DEPTH = 128
+
+
+class NestingError(ScanError):
+    """The line nests objects and arrays deeper than MAX_DEPTH; `pos` is the bracket that opens
+    level MAX_DEPTH + 1."""
+
+
 _WS = " \t\r\n"
 _LITERALS = {"true": True, "false": False, "null": None}
 _NON_FINITE = ("NaN", "Infinity", "-Infinity")
@@ -65,6 +75,7 @@ class _Scanner:
         self.n = len(text)
         self.last = len(text.rstrip(_WS))  # end of the text without trailing whitespace
         self.loc = Locations()
+        self.depth = 0  # objects and arrays open around the position being scanned
 
     def ws(self, i: int) -> int:
         s, n = self.s, self.n
@@ -78,10 +89,12 @@ class _Scanner:
             raise ScanError("unexpected end of line: a value is missing", i)
         c = self.s[i]
         start = i
-        if c == "{":
-            end = self.obj(i, path)
-        elif c == "[":
-            end = self.arr(i, path)
+        if c in "{[":
+            if self.depth == MAX_DEPTH:
+                raise NestingError(f"nested more than {MAX_DEPTH} levels deep", i)
+            self.depth += 1
+            end = self.obj(i, path) if c == "{" else self.arr(i, path)
+            self.depth -= 1
         elif c == '"':
             end, _ = self.string(i)
         else:
@@ -201,7 +214,8 @@ class _Scanner:
 
 
 def locate(text: str) -> Locations:
-    """Spans for every key and value in `text`. Raises ScanError on malformed JSON."""
+    """Spans for every key and value in `text`. Raises ScanError on malformed JSON, NestingError
+    (a ScanError) on JSON nested deeper than MAX_DEPTH."""
     sc = _Scanner(text)
     end = sc.value(0, (), (-1, -1))
     end = sc.ws(end)

@@ -7,7 +7,7 @@ import re
 import orjson
 
 from .findings import Edit
-from .locate import ScanError, locate
+from .locate import MAX_DEPTH, NestingError, ScanError, locate
 from .violation import RawEdits, Violation
 
 # A key is an unescaped '"' followed by ':'. Inside a string a '"' is always escaped, so this
@@ -53,11 +53,52 @@ def parse_line(line: str | bytes) -> tuple[object, list[Violation]]:
             return None, [Violation("blank line", columns=(0, len(line)), code="TL007",
                                     fix=RawEdits((Edit(-1, -1, None),), "Delete the blank line"))]
         return None, diagnose(line, e)
+    if isinstance(obj, (dict, list)) and _opening_brackets(line) > MAX_DEPTH and _deeper_than(obj, MAX_DEPTH):
+        return None, [too_deep(text_of(line))]
     if isinstance(obj, (dict, list)) and _may_have_duplicate_keys(line, obj):
         dups = duplicate_keys(text_of(line))
         if dups:
             return obj, dups
     return obj, []
+
+
+def _opening_brackets(line: str | bytes) -> int:
+    """At least the line's depth of nesting (brackets inside strings count too): two fast counts
+    that let almost every line skip walking its object."""
+    if isinstance(line, bytes):
+        return line.count(b"{") + line.count(b"[")
+    return line.count("{") + line.count("[")
+
+
+def _deeper_than(o: object, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels deep in `o` (level 1: `o`)."""
+    stack = [(o, 1)]
+    while stack:
+        x, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = x.values() if isinstance(x, dict) else x
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def too_deep(text: str) -> Violation:
+    """The finding on a line that nests deeper than MAX_DEPTH (TL017), at the bracket that opens
+    the first level too many."""
+    try:
+        locate(text)
+    except NestingError as e:
+        return _nesting_violation(text, e)
+    except ScanError:
+        pass
+    return _nesting_violation(text, NestingError("", 0))  # not reached: the caller measured the depth
+
+
+def _nesting_violation(text: str, e: NestingError) -> Violation:
+    pos = min(e.pos, max(len(text) - 1, 0))
+    return Violation(f"objects and arrays nested more than {MAX_DEPTH} levels deep (the limit): many JSON "
+                     "libraries refuse such a line, and nothing else in it is checked",
+                     columns=(pos, min(pos + 1, len(text))), code="TL017")
 
 
 def _may_have_duplicate_keys(line: str | bytes, obj: object) -> bool:
@@ -100,6 +141,8 @@ def diagnose(text: str, err: orjson.JSONDecodeError) -> list[Violation]:
 
 
 def _scan_violation(text: str, e: ScanError) -> Violation:
+    if isinstance(e, NestingError):
+        return _nesting_violation(text, e)
     pos = min(e.pos, len(text))
     msg = str(e)
     if msg.startswith("trailing comma"):

@@ -129,3 +129,14 @@ tunelint knows: chat (`messages`), preference (`input` + `preferred_output` /
 **Why is this bad?** No trainer knows what to learn from it. Usually a key is misspelt
 (`message`, `Messages`).
 """)
+
+declare("TL017", "too-deeply-nested", "error", """
+Objects and arrays nest more than 128 levels deep on the line (the example object itself is
+level 1). The finding points at the bracket that opens level 129; nothing else in the line is
+checked.
+
+**Why is this bad?** No real example needs such depth: it is generated or damaged data. Many JSON
+libraries refuse it (Rust's serde_json stops at 128 levels by default, orjson writes at most 254,
+Python's `json` fails with a RecursionError at about 1000), so trainers and upload validators
+reject the line, or the whole file.
+""")

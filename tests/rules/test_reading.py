@@ -440,3 +440,19 @@ def test_misspelt_messages_key_is_unknown_format_with_a_hint():
 
 def test_plain_text_object_is_a_known_format():
     none(dumps({"text": "Once upon a time"}), "TL016")
+
+
+# -- TL017 too-deeply-nested -------------------------------------------------------------------
+
+
+def test_nesting_past_128_levels_is_reported_at_the_bracket_that_opens_level_129():
+    deep = dumps({"messages": [user(), assistant()], "x": 0}).replace("0}", "[" * 200 + "]" * 200 + "}")
+    f = one(deep, "TL017")
+    level2 = deep.index("[" * 200)
+    assert_at(f, 1, (level2 + 128, level2 + 129))  # 1-based: level 129 is the 128th bracket of "x"
+    assert codes(deep) == {"TL017"}  # nothing else is checked on the line
+
+
+def test_nesting_of_128_levels_is_not_too_deep():
+    line = dumps({"messages": [user(), assistant()], "x": 0}).replace("0}", "[" * 127 + "]" * 127 + "}")
+    none(line, "TL017")
