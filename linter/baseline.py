@@ -9,7 +9,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from .atomic import write_atomically
+from .atomic import WriteRefused, resolve_target, write_atomically
 from .engine import FileReport, line_hash
 from .findings import Finding
 
@@ -61,18 +61,25 @@ def filter_matching(findings: list[Finding], line_hash_of, baseline_path: str) -
     return kept, hidden
 
 
-def write(reports: list[FileReport], baseline_path: str) -> int:
-    """Record every finding of `reports` as the baseline (replacing the file); how many."""
+def write(reports: list[FileReport], baseline_path: str, *, inside=None) -> int:
+    """Record every finding of `reports` as the baseline (replacing the file); how many.
+    `inside`: the folder(s) the file (a symlink's target) must be in (`write_atomically`)."""
     root = Path(baseline_path).parent
     entries = [_entry(_rel(f.path, root), f.code, r.line_hash(f.line), f.line, f.message)
                for r in reports for f in r.findings]
-    _save(baseline_path, entries)
+    _save(baseline_path, entries, inside)
     return len(entries)
 
 
-def add(baseline_path: str, path: str, code: str, line_text: str, line: int) -> int:
+def add(baseline_path: str, path: str, code: str, line_text: str, line: int, *, inside=None) -> int:
     """Add one finding (of `code` on the line `line_text`, number `line`, of `path`) to the
-    baseline, creating it if needed; how many entries it then has."""
+    baseline, creating it if needed; how many entries it then has. `inside`: as for `write`
+    (the server passes the workspace: the file, or a symlink's target, must be in it)."""
+    if inside is not None:
+        try:  # refused before anything is read through a link that leads out
+            resolve_target(baseline_path, inside)
+        except WriteRefused as e:
+            raise BaselineError(str(e)) from None
     try:
         data = json.loads(Path(baseline_path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -84,7 +91,7 @@ def add(baseline_path: str, path: str, code: str, line_text: str, line: int) -> 
         raise BaselineError(f"{baseline_path} is not a tunelint baseline (version {FORMAT_VERSION})")
     rel = _rel(path, Path(baseline_path).parent)
     entries = data["findings"] + [_entry(rel, code, f"{line_hash(line_text):016x}", line)]
-    _save(baseline_path, entries)
+    _save(baseline_path, entries, inside)
     return len(entries)
 
 
@@ -95,6 +102,11 @@ def _entry(path: str, code: str, hash_: str, line: int, message: str | None = No
     return out
 
 
-def _save(baseline_path: str, entries: list[dict]) -> None:
+def _save(baseline_path: str, entries: list[dict], inside) -> None:
+    """Atomically; a read-only baseline is not replaced; with `inside`, never written outside."""
     data = {"tunelint_baseline": FORMAT_VERSION, "findings": entries}
-    write_atomically(baseline_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    try:
+        write_atomically(baseline_path, json.dumps(data, indent=1, ensure_ascii=False) + "\n", inside=inside,
+                         refuse_read_only=True)
+    except WriteRefused as e:
+        raise BaselineError(f"baseline {e}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import multiprocessing
 import os
 import pickle
@@ -22,7 +23,7 @@ from .indexes import DatasetIndex, FormatIndex, SizeIndex
 from .results import LineResult
 from .rule import all_rules
 from .settings import Settings
-from .source import SourceLine, check_file, read_lines, text_lines
+from .source import SourceLine, check_file, check_head, read_lines, split_lines, text_lines
 from .tokens import join_prefetch
 
 # Lines per batch. Batches are pipelined (two are in flight), so their size sets much of the
@@ -255,6 +256,21 @@ class Linter:
             report.collected.file_problem(problem)
         else:
             self._lint_lines(report, text_lines(text), idx)
+        _add_index_findings([report], idx)
+        return report
+
+    def lint_bytes(self, data: bytes, path: str, settings: Settings, split: str | None = None) -> FileReport:
+        """Lint bytes that are not a file (standard input, `tunelint check -`) exactly as a file
+        of those bytes would be, reported as `path`."""
+        self._new_run()
+        idx = default_indexes({path: settings}, {path: split}, [path])
+        report = self._new_report(path, settings)
+        problem = check_head(data[:8192], len(data), lambda: data)
+        if problem is not None:
+            report.collected.file_problem(problem)
+        if not report.collected.fatal:
+            self._lint_lines(report, split_lines(io.BytesIO(data)), idx)
+        self.release_workers()
         _add_index_findings([report], idx)
         return report
 

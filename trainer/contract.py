@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -216,8 +217,14 @@ def runs_dir(workspace: Path) -> Path:
 
 
 def new_run_dir(workspace: Path, kind: RunKind) -> Path:
-    """A run folder name under the workspace's `.tunelint/runs` that is not taken (not created)."""
-    base = runs_dir(workspace) / (stamp() if kind == "train" else f"{stamp()}-eval")
+    """A run folder name under the workspace's `.tunelint/runs` that is not taken (not created).
+    ValueError if `.tunelint` or `.tunelint/runs` leads outside the workspace (a symlink): run
+    folders (weights, checkpoints) are never put elsewhere."""
+    runs = runs_dir(workspace)
+    root, real = os.path.realpath(workspace), os.path.realpath(runs)
+    if os.path.commonpath([root, real]) != root:
+        raise ValueError(f"{runs} leads outside the workspace {workspace} (to {real}): runs are not written there")
+    base = runs / (stamp() if kind == "train" else f"{stamp()}-eval")
     path, n = base, 1
     while path.exists():
         n += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import traceback
 from pathlib import Path
@@ -54,17 +55,19 @@ def main() -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Hide findings recorded in this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False),
               help="Record the current findings as the baseline, then exit 0.")
+@click.option("--stdin-filename", metavar="NAME",
+              help="With `-` (read standard input): the name to report it as, and whose settings apply.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the per-line cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for large files (default: all cores).")
 @click.option("--stats/--no-stats", default=True, help="Print the dataset summary (text format).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
 def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
-          baseline, write_baseline, no_cache, jobs, stats, exit_zero) -> None:
-    """Check JSONL files (or directories of them). Exit 0: no errors; 1: errors; 2: usage or
-    internal error."""
+          baseline, write_baseline, stdin_filename, no_cache, jobs, stats, exit_zero) -> None:
+    """Check JSONL files (or directories of them; `-`: standard input). Exit 0: no errors; 1:
+    errors; 2: usage or internal error."""
     try:
         code = _check(paths or (".",), fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix,
-                      unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats)
+                      unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats, stdin_filename)
     except (click.UsageError, click.exceptions.Exit):
         raise
     except (ConfigError, ValueError) as e:
@@ -80,11 +83,12 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
 
 
 def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
-           baseline, write_baseline, no_cache, jobs, stats) -> int:
+           baseline, write_baseline, no_cache, jobs, stats, stdin_filename=None) -> int:
     from tunelint.linter.cachedir import cache_is_cold
     from tunelint.linter.tokens import TokenizerUnavailable, prefetch_counter
 
-    first = Path(paths[0])
+    stdin = _stdin_name(paths, stdin_filename, fix and not diff)
+    first = Path(stdin if stdin else paths[0])
     config = load_config(config_path, first if first.exists() else None)
     try:  # the options' typed model checks them as it checks the config file's
         cli = lint_options({"profile": profile, "tokenizer": tokenizer, "max_tokens": max_tokens,
@@ -93,7 +97,7 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
         raise click.UsageError(str(e)) from None
     if cli.get("tokenizer"):
         cli["tokenizer"] = _resolve_tokenizer(cli["tokenizer"])
-    files = expand(paths, config)
+    files = [stdin] if stdin else expand(paths, config)
     if files and (no_cache or cache_is_cold()):
         # every line will be analysed: the tokenizer is built while the linter is imported
         prefetch_counter(config.settings_for(files[0], cli).tokenizer)
@@ -101,24 +105,33 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
     from tunelint.linter.engine import Linter
     from tunelint.report import counts, render_github, render_json, render_sarif, render_text
 
-    progress = _progress_bar(files)
-    baseline = baseline or config.baseline
+    progress = None if stdin else _progress_bar(files)
+    baseline = baseline or config.baseline_to_read()  # the config's, else tunelint-baseline.json at its root
+    data = sys.stdin.buffer.read() if stdin else None
     try:
         with Linter(use_cache=not no_cache, jobs=jobs, progress=progress.update if progress else None,
                     line_hashes=bool(baseline or write_baseline)) as linter:
             settings_for = lambda p: config.settings_for(p, cli)  # noqa: E731
-            reports = linter.lint_paths(files, settings_for, config.split_of)
+
+            def lint():
+                if stdin:
+                    return [linter.lint_bytes(data, stdin, settings_for(stdin), config.split_of(stdin))]
+                return linter.lint_paths(files, settings_for, config.split_of)
+
             if fix or diff:
-                changed = _apply_fixes(reports, unsafe_fixes, write=fix and not diff)
-                if fix and not diff and changed:
-                    reports = linter.lint_paths(files, settings_for, config.split_of)
+                reports = _lint_and_fix(lint, files, unsafe_fixes, write=fix and not diff, roots=_checked_tree(paths),
+                                        stdin=data)
+            else:
+                reports = lint()
     except TokenizerUnavailable as e:
         raise ValueError(str(e)) from None
     finally:
         if progress:
             progress.finish()
     if write_baseline:
-        n = baseline_mod.write(reports, write_baseline)
+        # the named file, or a symlink's target in the folder it is named in (a planted link
+        # never redirects the write); BaselineError (a ValueError) is exit 2 with its message
+        n = baseline_mod.write(reports, write_baseline, inside=os.path.dirname(os.path.abspath(write_baseline)))
         click.echo(f"Wrote {n} finding{'s' * (n != 1)} to {write_baseline}", err=True)
         return 0
     findings = [f for r in reports for f in r.findings]
@@ -148,31 +161,135 @@ def _resolve_tokenizer(spec: str) -> str:
     return spec
 
 
-def _apply_fixes(reports, unsafe: bool, write: bool) -> int:
-    from tunelint.linter.atomic import write_atomically
+def _stdin_name(paths, stdin_filename: str | None, fix: bool) -> str | None:
+    """`-` (standard input): the name it is reported as (`--stdin-filename`, else `-`); None when
+    files are checked. `-` is checked alone, and --fix cannot rewrite it (--diff shows the fixes)."""
+    if "-" not in paths:
+        if stdin_filename:
+            raise click.UsageError("--stdin-filename names standard input: give `-` as the path")
+        return None
+    if len(paths) > 1:
+        raise click.UsageError("`-` (standard input) is checked alone: give it without other paths")
+    if fix:
+        raise click.UsageError("--fix cannot rewrite standard input; --diff prints the fixes")
+    return stdin_filename or "-"
+
+
+def _checked_tree(paths) -> list[str]:
+    """The folders `--fix` may write in: each directory checked, and the folder of each file
+    named. A symlinked dataset is fixed in its target when that lies inside one of them."""
+    return [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+
+
+FIX_TRIES = 3  # lint rounds when files change while they are linted, before giving up on them
+
+
+def _lint_and_fix(lint, files, unsafe: bool, write: bool, roots, stdin: bytes | None = None):
+    """Lint, then apply (or, not `write`, print) the fixes, each only to a file byte-identical to
+    what was linted: each file's fingerprint (hash of its bytes, and its stat) is taken before the
+    lint and checked on the bytes read to fix (and on the file right before the rename). A file
+    that changed meanwhile is linted again, up to FIX_TRIES times, then left with a message.
+    The reports of the files as they are in the end."""
+    prints = {} if stdin is not None else {p: _fingerprint(p) for p in files}
+    reports = lint()
+    todo = None  # every file
+    changed = False
+    for _ in range(FIX_TRIES):
+        fixed, stale = _apply_fixes(reports, unsafe, write, prints, roots, stdin, only=todo)
+        changed |= fixed > 0
+        if not stale:
+            break
+        todo = stale
+        prints = {p: _fingerprint(p) for p in files}
+        reports = lint()
+    else:
+        for p in todo:
+            click.echo(f"tunelint: not fixing {p}: it changed while it was checked ({FIX_TRIES} times); "
+                       "run again", err=True)
+    return lint() if write and changed else reports
+
+
+def _fingerprint(path: str):
+    """(sha256 of the bytes, (device, inode, size, mtime, ctime)) of a regular file; None if it
+    is not one or cannot be read. The ctime changes with every write, so equal fingerprints
+    taken before and after a lint mean the lint read these bytes."""
+    import hashlib
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        digest = hashlib.sha256()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest(), _identity(st)
+
+
+def _identity(st: os.stat_result) -> tuple:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _apply_fixes(reports, unsafe: bool, write: bool, prints: dict, roots, stdin: bytes | None = None,
+                 only=None) -> tuple[int, list[str]]:
+    """Apply (or print as a diff) each report's fixes to its file: how many files changed, and
+    the files that are no longer what was linted (to lint again). Written atomically, through a
+    symlink to its target inside `roots`, keeping mode and owner; a read-only or hard-linked
+    file, or a link that leads out, is refused with a message."""
+    import hashlib
+
+    from tunelint.linter.atomic import WriteRefused, write_atomically
     from tunelint.linter.fix import apply_to_text, diff, fixable
 
-    changed = 0
+    changed, stale = 0, []
     for r in reports:
+        if only is not None and r.path not in only:
+            continue
         todo = fixable(r.findings, unsafe)
         if not todo:
             continue
+        expected = prints.get(r.path)
         try:
-            with open(r.path, encoding="utf-8", newline="") as f:
-                before = f.read()
+            if stdin is not None:
+                raw = stdin
+            else:
+                if expected is None:
+                    raise OSError("not a regular file, or unreadable")
+                with open(r.path, "rb") as f:
+                    st = os.fstat(f.fileno())
+                    raw = f.read()
+                if (hashlib.sha256(raw).hexdigest(), _identity(st)) != expected:
+                    stale.append(r.path)
+                    continue
+            before = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as e:
             click.echo(f"tunelint: not fixing {r.path}: {e}", err=True)
             continue
         after, n = apply_to_text(before, todo)
         if after == before:
             continue
-        changed += 1
-        if write:
-            write_atomically(r.path, after)
-            click.echo(f"Fixed {n} finding{'s' * (n != 1)} in {r.path}", err=True)
-        else:
+        if not write:
+            changed += 1
             click.echo(diff(r.path, before, after), nl=False)
-    return changed
+            continue
+        identity = expected[1]
+        try:
+            write_atomically(r.path, after, inside=roots, refuse_read_only=True, refuse_hard_links=True,
+                             unchanged=lambda now, identity=identity: _identity(now) == identity)
+        except WriteRefused as e:
+            click.echo(f"tunelint: not fixing: {e}", err=True)
+            continue
+        except OSError as e:
+            click.echo(f"tunelint: not fixing {r.path}: {e.strerror or e}", err=True)
+            continue
+        changed += 1
+        click.echo(f"Fixed {n} finding{'s' * (n != 1)} in {r.path}", err=True)
+    return changed, stale
 
 
 class _Progress:

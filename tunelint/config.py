@@ -34,6 +34,7 @@ else:  # pragma: no cover
 SETTING_KEYS = (LINT_KEYS - {f for table in CONFIG_TABLES.values() for f in table.values()}) | set(CONFIG_TABLES)
 TOP_KEYS = SETTING_KEYS | PROJECT_KEYS
 SPLITS = ("train", "validation", "test")
+DEFAULT_BASELINE = "tunelint-baseline.json"  # at the project's root, when the config names none
 
 
 class ConfigError(ValueError):
@@ -47,7 +48,7 @@ class Config:
     base: dict = field(default_factory=dict)
     overrides: list[tuple[list[str], dict]] = field(default_factory=list)
     splits: dict[str, list[str]] = field(default_factory=dict)
-    baseline: str | None = None
+    baseline: str | None = None  # the config's `baseline` (absolute); see baseline_path
     exclude: list[str] = field(default_factory=list)
     train: dict = field(default_factory=dict)
 
@@ -59,6 +60,21 @@ class Config:
                 values.update(extra)
         values.update({k: v for k, v in (cli or {}).items() if v is not None})
         return _settings(values, self.file)
+
+    @property
+    def baseline_path(self) -> str:
+        """The project's baseline file, the one place both its writers ("add to baseline" in the
+        editor) and its readers (`tunelint check`, the server) use: the config's `baseline`, else
+        DEFAULT_BASELINE at the project's root (the config file's folder)."""
+        return self.baseline or str(self.root / DEFAULT_BASELINE)
+
+    def baseline_to_read(self) -> str | None:
+        """The baseline that applies: the config's `baseline` (missing: an error when read), else
+        the default one when it exists."""
+        if self.baseline:
+            return self.baseline
+        default = self.baseline_path
+        return default if os.path.isfile(default) else None
 
     def split_of(self, path: str) -> str | None:
         """train / validation / test from the config's globs, else from the file name."""
