@@ -10,7 +10,7 @@ _ids = itertools.count(1)
 
 
 def utf16_len(s: str) -> int:
-    return len(s) if s.isascii() else len(s.encode("utf-16-le")) // 2
+    return len(s) if s.isascii() else len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def to_utf16(line: str, index: int) -> int:
@@ -18,6 +18,33 @@ def to_utf16(line: str, index: int) -> int:
     if line.isascii():
         return index
     return len(line[:index].encode("utf-16-le", "surrogatepass")) // 2
+
+
+def split_utf16(line: str, column: int) -> tuple[str, str]:
+    """The line cut at a UTF-16 column (clamped to the line), as a UTF-16 editor cuts it: a
+    column between the two halves of a surrogate pair cuts the character in two."""
+    if line.isascii():
+        return line[:column], line[column:]
+    i = from_utf16(line, column)
+    if i and ord(line[i - 1]) > 0xFFFF and to_utf16(line, i) > column:  # inside line[i - 1]
+        pair = line[i - 1].encode("utf-16-le")
+        high, low = pair[:2].decode("utf-16-le", "surrogatepass"), pair[2:].decode("utf-16-le", "surrogatepass")
+        return line[: i - 1] + high, low + line[i:]
+    return line[:i], line[i:]
+
+
+def _is_surrogate(ch: str) -> bool:
+    return "\ud800" <= ch <= "\udfff"
+
+
+def _join(prefix: str, text: str, suffix: str) -> str:
+    """prefix + text + suffix, with surrogate halves that meet at a seam made one character
+    again (the same UTF-16 text; Python would keep them apart)."""
+    joined = prefix + text + suffix
+    seams = prefix[-1:] + text[:1] + text[-1:] + suffix[:1]
+    if any(_is_surrogate(c) for c in seams):
+        return joined.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return joined
 
 
 def from_utf16(line: str, column: int) -> int:
@@ -49,6 +76,7 @@ class Document:
     lines: list[str] = field(default_factory=list)  # without "\n"; a CRLF line keeps its "\r"
     ids: list[int] = field(default_factory=list)  # one stable id per line, for dataset indexes
     crlf: set[int] = field(default_factory=set)  # ids of the lines that end with "\r" (CRLF)
+    lost: str | None = None  # why the text is out of sync with the editor's (a change refused)
 
     @classmethod
     def open(cls, uri: str, path: str, version: int, text: str) -> Document:
@@ -84,16 +112,17 @@ class Document:
         return Change(0, removed, len(self.lines))
 
     def apply(self, start: tuple[int, int], end: tuple[int, int], text: str) -> Change:
-        """Apply one incremental change; positions are (line, UTF-16 column)."""
-        n = len(self.lines)
-        sl = min(max(start[0], 0), n - 1)
-        el = min(max(end[0], 0), n - 1)
-        if (end[0], end[1]) < (start[0], start[1]):
-            sl, el = el, sl
-        first, last = self.lines[sl], self.lines[el]
-        prefix = first[: from_utf16(first, start[1] if start[0] <= n - 1 else len(first))]
-        suffix = last[from_utf16(last, end[1] if end[0] <= n - 1 else utf16_len(last)):]
-        new = (prefix + text + suffix).split("\n")
+        """Apply one incremental change; positions are (line, UTF-16 column). As LSP has it, a
+        position past the end of its line is the line's end, and one past the last line the
+        document's end; a range whose end comes before its start is the same range reversed.
+        Negative positions are not LSP's (uinteger): the protocol refuses them (main.py)."""
+        if min(start + end) < 0:
+            raise ValueError(f"negative position in range {start}-{end}")
+        start, end = sorted((self._clamp(start), self._clamp(end)))
+        sl, el = start[0], end[0]
+        prefix = split_utf16(self.lines[sl], start[1])[0]
+        suffix = split_utf16(self.lines[el], end[1])[1]
+        new = _join(prefix, text, suffix).split("\n")
         removed = self.ids[sl : el + 1]
         self.lines[sl : el + 1] = new
         # the first line keeps its id when it is edited in place, so an index entry moves with it
@@ -101,6 +130,18 @@ class Document:
         self.crlf.difference_update(removed)
         self._track_crlf(self.ids[sl : sl + len(new)], new)
         return Change(sl, removed[1:] if len(new) >= 1 else removed, len(new))
+
+    def _clamp(self, pos: tuple[int, int]) -> tuple[int, int]:
+        """A position inside the document: past the last line is the end of the last line, past
+        the end of a line is its end (before a CRLF's "\r": the editor's line has no "\r")."""
+        line, column = pos
+        if line >= len(self.lines):
+            line, column = len(self.lines) - 1, 1 << 62
+        text = self.lines[line]
+        if column >= len(text):  # cheap first: UTF-16 columns are never fewer than characters
+            length = utf16_len(text) - text.endswith("\r")
+            column = min(column, length)
+        return line, column
 
     def line_numbers(self) -> dict[int, int]:
         """id → 1-based line number, for turning index entries back into positions."""

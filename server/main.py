@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+from cattrs import transform_error
+from cattrs.errors import ClassValidationError
+from cattrs.v import format_exception
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -39,12 +44,88 @@ class CommandRefused(JsonRpcInvalidParams):
     """A command refused with a reason the user was shown (a run already going, a bad path)."""
 
 
+@dataclass
+class Unreadable:
+    """A message whose params do not fit the LSP types (a negative position, a missing field):
+    pygls would drop it without a word; it is answered (a request) or refused loudly instead."""
+
+    jsonrpc: str
+    method: str
+    id: int | str | None
+    params: object
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, ClassValidationError):  # e.g. "Position.line should be in range [0:2147483647],
+        # but was -1. @ params.position"
+        def why(e: BaseException, _type) -> str:
+            if isinstance(e, KeyError):
+                return "required field missing"
+            return str(e) if isinstance(e, ValueError) and str(e) else format_exception(e, _type)
+
+        return "; ".join(m.replace("@ .", "@ ") for m in transform_error(cause, path="", format_exception=why))
+    return str(cause or exc) or type(exc).__name__
+
+
 class TunelintProtocol(LanguageServerProtocol):
     """pygls' protocol, minus its own document store: pygls rewrites a document's whole text on
-    every change; tunelint keeps documents as line arrays (server/documents.py)."""
+    every change; tunelint keeps documents as line arrays (server/documents.py). And the LSP
+    life cycle as the spec has it: every request is answered, -32002 before `initialize`,
+    InvalidRequest after `shutdown`, InvalidParams for params that do not fit; `exit` without
+    `shutdown` exits 1."""
+
+    initialized = False
+    exit_code: int | None = None
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not isinstance(data, dict) or not isinstance(data.get("method"), str) or "jsonrpc" not in data:
+                raise
+            return Unreadable(data["jsonrpc"], data["method"], data.get("id"), data.get("params"), _reason(exc))
+
+    def _refuse(self, msg_id, code: int, message: str) -> None:
+        self._send_response(msg_id, error=types.ResponseError(code=code, message=message))
+
+    def handle_message(self, message):
+        method = getattr(message, "method", None)
+        msg_id = getattr(message, "id", None)
+        request = method is not None and msg_id is not None
+        if method is None or method == types.EXIT or getattr(message, "jsonrpc", None) != self.VERSION:
+            return super().handle_message(message)  # responses, exit, and what pygls ignores
+        if self._shutdown:
+            if request:
+                self._refuse(msg_id, types.ErrorCodes.InvalidRequest, f"{method}: the server is shut down")
+            return
+        if not self.initialized and method != types.INITIALIZE:
+            if request:  # notifications before initialize are dropped (LSP)
+                self._refuse(msg_id, types.ErrorCodes.ServerNotInitialized,
+                             f"{method}: the server is not initialized (send initialize first)")
+            return
+        if self.initialized and method == types.INITIALIZE:
+            if request:
+                self._refuse(msg_id, types.ErrorCodes.InvalidRequest, "initialize: already initialized")
+            return
+        if isinstance(message, Unreadable):
+            log.warning("%s: invalid params: %s", method, message.reason)
+            if request:
+                self._refuse(msg_id, types.ErrorCodes.InvalidParams, f"{method}: invalid params: {message.reason}")
+            else:
+                self._server.refused_notification(message)
+            return
+        return super().handle_message(message)
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args):
+        self.exit_code = 0 if self._shutdown else 1  # pygls' own code is lost in its SystemExit
+        return (yield from super().lsp_exit(*args))
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
+        self.initialized = True
         if params.capabilities.general is not None:
             params.capabilities.general.position_encodings = None  # UTF-16, the LSP default
         return (yield from super().lsp_initialize(params))
@@ -85,10 +166,50 @@ class TunelintServer(LanguageServer):
         self.editor = EditorOptions()  # the server's own, checked
         self.warmed: set[Settings] = set()
         self.untidy = False
+        self.failures: dict[str, str] = {}  # path → why its analysis failed (shown on its line 1)
+        self.reported: set[str] = set()  # the internal errors already in the log, once per cause
 
     def diagnostics_for(self, src: Source, findings: list[Finding]) -> list[types.Diagnostic]:
-        return [diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(
+        if src.doc is not None and src.doc.lost is not None:
+            return [_line_one(f"tunelint lost track of this document's text: {src.doc.lost}; "
+                              "close and reopen it to check it again")]
+        failed = self.failures.get(src.path)
+        return ([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + [
+            diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(
             self.training.results_for(src), src, self.editor.worst)
+
+    def refused_notification(self, message) -> None:
+        """A notification whose params do not fit the LSP types: nothing can answer it, so it is
+        refused loudly. A change that cannot be applied leaves the document out of sync with the
+        editor: it is shown as such (one diagnostic) until the editor sends its whole text."""
+        params = message.params if isinstance(message.params, dict) else {}
+        td = params.get("textDocument")
+        uri = td.get("uri") if isinstance(td, dict) else None
+        src = self.docs.get(uri) if isinstance(uri, str) else None
+        if message.method == types.TEXT_DOCUMENT_DID_CHANGE and src is not None:
+            if isinstance(td.get("version"), int):
+                src.doc.version = td["version"]
+            self.lose_sync(src, f"the editor sent a change tunelint cannot apply ({message.reason})")
+            return
+        self.log(f"tunelint: ignored {message.method}: invalid params: {message.reason}", types.MessageType.Error)
+
+    def lose_sync(self, src: Source, why: str) -> None:
+        doc = src.doc
+        self.log(f"tunelint: {doc.uri}: {why}; its diagnostics wait for the editor's whole text",
+                 types.MessageType.Error)
+        doc.lost = why
+        self.project.changed(src, doc.replace_all(""))  # its stale lines leave the dataset indexes
+        self.schedule(doc.uri, 0)
+
+    def internal_error(self, path: str, error: Exception) -> str:
+        """An exception while analysing one file: logged once per cause, shown on that file."""
+        cause = f"{type(error).__name__}: {error}"
+        if cause not in self.reported:
+            self.reported.add(cause)
+            log.error("internal error while checking %s", path, exc_info=error)
+            self.log(f"tunelint internal error while checking {path}: {cause}", types.MessageType.Error)
+        self.failures[path] = cause
+        return cause
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -168,19 +289,39 @@ class TunelintServer(LanguageServer):
             self.untidy = self.untidy or len(texts) > LARGE_BATCH
             self.project.store(src, settings, texts, results)
 
+    async def analyse(self, src: Source) -> bool:
+        """bring_up_to_date, isolated: an exception in one file's analysis is that file's
+        failure (logged once, shown on it), never the others'. True when it succeeded."""
+        try:
+            await self.bring_up_to_date(src)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            self.internal_error(src.path, e)
+            return False
+        self.failures.pop(src.path, None)
+        return True
+
+    def findings_of(self, src: Source) -> list[Finding]:
+        try:
+            return self.project.findings(src)
+        except Exception as e:
+            self.internal_error(src.path, e)
+            return []
+
     async def refresh(self, uri: str) -> list[Finding] | None:
         await self.wait_ready()
         src = self.docs.get(uri)
         if src is None:
             return None
         version = src.doc.version
-        await self.bring_up_to_date(src)
+        ok = await self.analyse(src)
         for other in list(self.project.sources.values()):
             if other is not src and other.pending:
-                await self.bring_up_to_date(other)
-        if self.docs.get(uri) is not src or src.doc.version != version or src.pending:
+                await self.analyse(other)
+        if self.docs.get(uri) is not src or src.doc.version != version or (ok and src.pending):
             return None  # stale: a newer edit has its own round coming
-        findings = self.project.findings(src)
+        findings = self.findings_of(src) if ok else []
         self.published[uri] = (version, findings)
         if not self.pull:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
@@ -251,6 +392,12 @@ class TunelintServer(LanguageServer):
 
 
 server = TunelintServer()
+
+
+def _line_one(message: str) -> types.Diagnostic:
+    return types.Diagnostic(range=types.Range(start=types.Position(line=0, character=0),
+                                              end=types.Position(line=0, character=0)),
+                            message=message, severity=types.DiagnosticSeverity.Error, source="tunelint")
 
 
 def _uri_path(uri: str) -> str:
@@ -333,6 +480,10 @@ def did_change(ls: TunelintServer, params: types.DidChangeTextDocumentParams) ->
         return
     doc = src.doc
     for change in params.content_changes:
+        if doc.lost is not None:  # out of sync: only the editor's whole text brings it back
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                continue
+            doc.lost = None
         if isinstance(change, types.TextDocumentContentChangePartial):
             r = change.range
             ch = doc.apply((r.start.line, r.start.character), (r.end.line, r.end.character), change.text)
@@ -381,10 +532,12 @@ async def workspace_diagnostic(ls: TunelintServer, params: types.WorkspaceDiagno
                 uri=uri, version=src.doc.version, items=ls.diagnostics_for(src, findings)))
     for path, src in list(ls.project.sources.items()):
         if src.doc is None:
-            await ls.bring_up_to_date(src)
+            ok = await ls.analyse(src)
+            failed = ls.failures.get(path)
+            found = [diagnostic(f, None) for f in ls.findings_of(src)] if ok else []
             items.append(types.WorkspaceFullDocumentDiagnosticReport(
                 uri=path_to_uri(path), version=None,
-                items=[diagnostic(f, None) for f in ls.project.findings(src)]))
+                items=([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + found))
     return types.WorkspaceDiagnosticReport(items=items)
 
 
@@ -512,3 +665,5 @@ def main(tcp: str | None = None) -> None:
         server.training.shutdown()
         server.executor.shutdown(wait=False, cancel_futures=True)
         server.project.close_all()
+    if server.protocol.exit_code:  # `exit` without `shutdown` (LSP: 1)
+        sys.exit(server.protocol.exit_code)
