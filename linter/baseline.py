@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections import Counter
 from pathlib import Path
 
@@ -27,16 +28,48 @@ def _rel(path: str, root: Path) -> str:
         return Path(path).as_posix()
 
 
+_ENTRY_KEYS = ("path", "code", "line_hash")  # what an entry is matched by; each a string
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
 def load(path: str) -> Counter:
+    """The accepted findings, (path, code, line hash) → how many. BaselineError, naming the file
+    and the entry, for anything that is not a tunelint baseline."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+        if regular:  # not a FIFO, whose read would block forever, nor a folder
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BaselineError(f"{path}: baseline file not found (create it with --write-baseline)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise BaselineError(f"{path}: cannot read the baseline ({e.strerror or e})") from None
+    except (ValueError, RecursionError) as e:  # not JSON, not UTF-8, nested past the parser's limit
         raise BaselineError(f"{path}: not a tunelint baseline ({e})") from None
+    if not regular:
+        raise BaselineError(f"{path}: the baseline is not a regular file")
     if not isinstance(data, dict) or data.get("tunelint_baseline") != FORMAT_VERSION:
         raise BaselineError(f"{path}: not a tunelint baseline (version {FORMAT_VERSION})")
-    return Counter((e["path"], e["code"], e["line_hash"]) for e in data.get("findings", []))
+    entries = data.get("findings", [])
+    if not isinstance(entries, list):
+        raise BaselineError(f"{path}: \"findings\" must be an array of entries, not {_json_kind(entries)}")
+    accepted: Counter = Counter()
+    for i, e in enumerate(entries):
+        where = f"{path}: baseline entry findings[{i}]"
+        if not isinstance(e, dict):
+            raise BaselineError(f"{where} must be an object with {', '.join(_ENTRY_KEYS)}, not {_json_kind(e)}")
+        missing = [k for k in _ENTRY_KEYS if k not in e]
+        if missing:
+            raise BaselineError(f"{where} lacks {', '.join(repr(k) for k in missing)} (every entry has "
+                                f"{', '.join(_ENTRY_KEYS)})")
+        for k in _ENTRY_KEYS:
+            if not isinstance(e[k], str):
+                raise BaselineError(f"{where}: {k!r} must be a string, not {_json_kind(e[k])}")
+        accepted[(e["path"], e["code"], e["line_hash"])] += 1
+    return accepted
 
 
 def filter_findings(reports: list[FileReport], baseline_path: str) -> tuple[list[Finding], int]:
