@@ -100,12 +100,22 @@ class Training:
     # -- commands ----------------------------------------------------------------------------
 
     async def train(self, args: list) -> dict:
-        opts = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+        opts = args[1] if len(args) > 1 and args[1] is not None else {}
+        if not isinstance(opts, dict):
+            raise RunRefused("tunelint.train's second argument is its options, an object ({\"validation\": "
+                             f"..., \"force\": ..., settings}}), not {type(opts).__name__} {opts!r:.60}")
+        if not isinstance(opts.get("force", False), bool):
+            raise RunRefused(f"tunelint.train's force option is true or false, not {opts['force']!r:.60}")
         train = self._path_arg(args) or next(iter(self.split_files("train")), None)
         if train is None:
             raise RunRefused("no training file: open one, or name it in [tool.tunelint.splits]")
         validation = opts.get("validation")
-        validation = self._inside(validation) if validation else next(iter(self.split_files("validation")), None)
+        if validation is not None and not isinstance(validation, str):
+            raise RunRefused(f"tunelint.train's validation option is a file path or URI, not {validation!r:.60}")
+        validation = self._path_arg([validation]) if validation else next(iter(self.split_files("validation")), None)
+        if validation is not None and os.path.realpath(validation) == os.path.realpath(train):
+            raise RunRefused(f"the validation file is the training file ({train}): validation needs examples "
+                             "the model is not trained on")
         settings = self.settings(opts)
         await self._refuse_errors([p for p in (train, validation) if p], bool(opts.get("force")))
         self._refuse_if_running()
