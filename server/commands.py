@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from tunelint.linter import baseline
+from tunelint.linter.atomic import is_inside
 
 from .to_lsp import diagnostic, path_to_uri
 
@@ -26,7 +27,8 @@ CMD_SHOW_RUN = "tunelint.showRun"
 
 async def lint_file(ls: TunelintServer, args: list) -> dict:
     """Lint a file from disk (for files too large for the editor to sync) and publish its
-    diagnostics. Argument: a file URI or path inside the workspace."""
+    diagnostics. Argument: a file URI or path inside the workspace (its real path: a symlink
+    that leads out is refused); without a workspace folder, refused."""
     path = _argument_path(ls, args)
     project = ls.project
     report = await ls.run(lambda: ls.analysis_linter().lint_paths([path], project.settings_for, project.split_of)[0])
@@ -39,8 +41,9 @@ async def lint_file(ls: TunelintServer, args: list) -> dict:
 
 
 async def add_to_baseline(ls: TunelintServer, args: list) -> dict:
-    """Record one finding (uri, line, code) in the project's baseline file (the config's
-    `baseline`, else tunelint-baseline.json at the workspace root), as `--write-baseline` would."""
+    """Record one finding (uri, line, code) in the project's baseline file (Config.baseline_path:
+    the config's `baseline`, else tunelint-baseline.json at the project's root, which the server
+    and `tunelint check` then read), as `--write-baseline` would; never outside the workspace."""
     if not isinstance(args, (list, tuple)) or len(args) != 3:
         raise ValueError("tunelint.addToBaseline takes (uri, line, code)")
     uri, line, code = args
@@ -49,12 +52,12 @@ async def add_to_baseline(ls: TunelintServer, args: list) -> dict:
         raise ValueError(f"no open document line {line} in {uri}")
     if not isinstance(code, str):
         raise ValueError("the rule code must be a string")
-    path = ls.project.config.baseline or str(ls.project.config.root / "tunelint-baseline.json")
-    _inside(ls, path)
+    path = ls.project.config.baseline_path
+    root = _inside(ls, path)
     text = src.doc.lines[line - 1].rstrip("\r")
     text = text[1:] if line == 1 and text.startswith("\ufeff") else text
     try:
-        entries = baseline.add(path, src.path, code, text, line)
+        entries = baseline.add(path, src.path, code, text, line, inside=root)
     except baseline.BaselineError as e:
         raise ValueError(str(e)) from None
     return {"baseline": path, "entries": entries}
@@ -74,10 +77,18 @@ def _argument_path(ls: TunelintServer, args) -> str:
     return path
 
 
-def _inside(ls: TunelintServer, path: str) -> None:
+def _inside(ls: TunelintServer, path: str) -> str:
+    """The workspace folder, if `path`'s real path (symlinks followed) is inside it; else a
+    refusal that says where the path leads. Without a workspace folder nothing is read or
+    written from a path (an editor's buffers need none)."""
     root = ls.project.root
-    if root is not None and os.path.commonpath([str(root), os.path.abspath(path)]) != str(root):
-        raise ValueError(f"{path} is outside the workspace {root}")
+    if root is None:
+        raise ValueError(f"{path}: no workspace folder is open; open the folder that holds it")
+    if not is_inside(path, root):
+        real = os.path.realpath(path)
+        how = f" (it leads to {real})" if real != os.path.abspath(path) else ""
+        raise ValueError(f"{path} is outside the workspace {root}{how}")
+    return str(root)
 
 
 async def train(ls: TunelintServer, args: list) -> dict:

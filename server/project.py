@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tunelint.config import Config, ConfigError, load_config
 from tunelint.linter.analyze import DUPLICATE_CODES
+from tunelint.linter.atomic import is_inside
 from tunelint.linter.discover import jsonl_files
 from tunelint.linter.engine import Linter, line_hash
 from tunelint.linter.file_findings import FileFindings, blank_text_problem
@@ -153,8 +154,18 @@ class Project:
         """The train/validation/test files of the workspace (from `splits`, else by name)."""
         if self.root is None:
             return []
-        return jsonl_files(str(self.root), skip=lambda p: not self._is_split_file(p) or self.config.excluded(p),
-                           limit=MAX_WORKSPACE_FILES)
+        return jsonl_files(str(self.root), skip=lambda p: not self._is_split_file(p) or self.config.excluded(p)
+                           or self._outside(p), limit=MAX_WORKSPACE_FILES)
+
+    def _outside(self, path: str) -> bool:
+        """Whether a file on disk leads out of the workspace (a symlink, or a symlinked folder,
+        to elsewhere): such a file is never read (its content would be shown), and the log says
+        so. Without a workspace folder, the files are the ones the editor opened."""
+        if self.root is None or is_inside(path, self.root):
+            return False
+        log.warning("not reading %s: it leads outside the workspace %s (to %s)", path, self.root,
+                    os.path.realpath(path))
+        return True
 
     def _is_split_file(self, path: str) -> bool:
         return self.split_of(path) is not None
@@ -162,6 +173,9 @@ class Project:
     def load_from_disk(self, path: str) -> Source | None:
         """Read a file that is not open, for cross-file findings (leakage)."""
         if path in self.sources and self.sources[path].doc is not None:
+            return None
+        if self._outside(path):
+            self.forget(path)
             return None
         old = self.sources.pop(path, None)
         if old is not None:
@@ -281,7 +295,7 @@ class Project:
         return editor_line(number, src.doc.lines[number - 1])
 
     def _without_baselined(self, src: Source, numbers: dict[int, int], findings: list[Finding]) -> list[Finding]:
-        baseline = self.config.baseline
+        baseline = self.config.baseline_to_read()
         if not baseline or not findings or not os.path.isfile(baseline):
             return findings
         from tunelint.linter.baseline import BaselineError, filter_matching

@@ -79,10 +79,13 @@ class Training:
         return sorted(p for p in self.ls.project.workspace_files() if self.ls.project.split_of(p) == split)
 
     def _inside(self, path: str) -> str:
+        """`path`, absolute, if its real path (symlinks followed) is inside the workspace; else refused."""
         path = os.path.abspath(path)
         root = str(self.root)
-        if os.path.commonpath([root, path]) != root:
-            raise RunRefused(f"{path} is outside the workspace {root}")
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root:
+            how = f" (it leads to {real})" if real != path else ""
+            raise RunRefused(f"{path} is outside the workspace {root}{how}")
         if not os.path.isfile(path):
             raise RunRefused(f"no such file: {path}")
         return path
