@@ -143,3 +143,5 @@ def _save(baseline_path: str, entries: list[dict], inside) -> None:
                          refuse_read_only=True)
     except WriteRefused as e:
         raise BaselineError(f"baseline {e}") from None
+    except OSError as e:  # a folder that does not exist, or that cannot be written
+        raise BaselineError(f"{baseline_path}: cannot write the baseline ({e.strerror or e})") from None

@@ -247,3 +247,11 @@ def test_a_dot_tunelint_symlink_never_puts_runs_outside_the_workspace(tmp_path):
     (ws / "store").mkdir()
     (ws / ".tunelint").symlink_to("store")  # inside: allowed
     assert str(new_run_dir(ws, "train")).startswith(str(ws / ".tunelint" / "runs"))
+
+
+def test_a_baseline_that_cannot_be_written_is_a_clear_error(tmp_path):
+    (tmp_path / "data.jsonl").write_text(FIXABLE)
+    r = check(tmp_path, "--write-baseline", "missing/b.json", "data.jsonl")
+    assert r.returncode == 2
+    assert "missing/b.json: cannot write the baseline (No such file or directory)" in r.stderr
+    assert "internal error" not in r.stderr
