@@ -255,3 +255,16 @@ def test_a_baseline_that_cannot_be_written_is_a_clear_error(tmp_path):
     assert r.returncode == 2
     assert "missing/b.json: cannot write the baseline (No such file or directory)" in r.stderr
     assert "internal error" not in r.stderr
+
+
+def test_a_run_folder_name_planted_as_a_dangling_link_is_skipped(tmp_path, monkeypatch):
+    import tunelint.trainer.contract as contract
+
+    ws = tmp_path / "ws"
+    (ws / ".tunelint" / "runs").mkdir(parents=True)
+    stamp = "20260101-120000"
+    monkeypatch.setattr(contract, "stamp", lambda: stamp)
+    for name in (stamp, f"{stamp}-2"):
+        (ws / ".tunelint" / "runs" / name).symlink_to(tmp_path / "nowhere" / name)
+    path = new_run_dir(ws, "train")
+    assert path.name == f"{stamp}-3" and not path.is_symlink()

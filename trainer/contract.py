@@ -226,7 +226,7 @@ def new_run_dir(workspace: Path, kind: RunKind) -> Path:
         raise ValueError(f"{runs} leads outside the workspace {workspace} (to {real}): runs are not written there")
     base = runs / (stamp() if kind == "train" else f"{stamp()}-eval")
     path, n = base, 1
-    while path.exists():
+    while path.exists() or path.is_symlink():  # a dangling link planted under a future name is taken
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
