@@ -85,12 +85,16 @@ async def test_add_to_baseline_refuses_a_baseline_link_that_leads_outside(client
 
 @ONE_PROFILE
 async def test_the_default_baseline_add_to_baseline_writes_is_read(client):
+    victim = client.workspace.parent / "outside" / "victim.json"
+    victim.write_text(MINE)
+    (client.workspace / "tunelint-baseline.json.tmp").symlink_to(victim)  # a planted temporary name
     uri = open_doc(client, client.workspace / "train.jsonl")
     diags = await diagnostics_for(client, uri, 1)
     d = next(d for d in diags if d.code == "TL104")
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="tunelint.addToBaseline", arguments=[uri, d.range.start.line + 1, "TL104"]))
     assert result["baseline"] == str(client.workspace / "tunelint-baseline.json")
+    assert victim.read_text() == MINE
     edit(client, uri, 2, 0, 0, 0, "")  # the config is untouched: the default file applies
     assert not [x for x in await diagnostics_for(client, uri, 2) if x.code == "TL104"]
 
