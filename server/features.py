@@ -84,33 +84,30 @@ def token_breakdown(counter, settings: Settings, line: str) -> str | None:
         rows.append(f"| {i} | {role}{trained} | {n:,} |")
     out = [f"**Tokens** ({settings.tokenizer}): {counted.total:,} in all, {counted.trainable:,} trained, "
            f"limit {settings.limit:,}", "", *rows]
-    if getattr(counter, "exact_template", False) and hasattr(counter, "render"):
-        try:
-            rendered = counter.render(msgs, obj.get("tools"))
-        except Exception:
-            rendered = None
-        if rendered is not None:
-            marked = _mark_trained(rendered, msgs)
-            out += ["", "Rendered with the chat template (trained assistant text between ⟦ ⟧):", "",
-                    "```text", marked[:4000] + ("…" if len(marked) > 4000 else ""), "```"]
+    if getattr(counter, "exact_template", False):  # (the counts above rendered it already: it renders)
+        marked = mark_trained(counter.trained_spans(msgs, obj.get("tools")))
+        out += ["", "Rendered with the chat template (trained tokens between ⟦ ⟧):", "",
+                "```text", marked[:4000] + ("…" if len(marked) > 4000 else ""), "```"]
     return "\n".join(out)
 
 
-def _mark_trained(rendered: str, msgs: list) -> str:
-    pos = 0
-    out = []
-    for m in msgs:
-        if not (isinstance(m, dict) and m.get("role") == "assistant" and m.get("weight", 1) != 0):
+def mark_trained(spans) -> str:
+    """The rendered conversation with each run of trained tokens between ⟦ ⟧: exactly the tokens
+    the trainer trains (`spans`: the counter's `trained_spans`, the trainer's own algorithm)."""
+    tokens, mask = spans.tokens, spans.mask
+    text = tokens.text
+    out, pos, i, n = [], 0, 0, len(mask)
+    while i < n:
+        if not mask[i]:
+            i += 1
             continue
-        content = m.get("content")
-        if not isinstance(content, str) or not content:
-            continue
-        at = rendered.find(content, pos)
-        if at < 0:
-            continue
-        out += [rendered[pos:at], "⟦", content, "⟧"]
-        pos = at + len(content)
-    out.append(rendered[pos:])
+        j = i
+        while j + 1 < n and mask[j + 1]:
+            j += 1
+        start, end = tokens.starts[i], tokens.ends[j]
+        out += [text[pos:start], "⟦", text[start:end], "⟧"]
+        pos, i = end, j + 1
+    out.append(text[pos:])
     return "".join(out)
 
 

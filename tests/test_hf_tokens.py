@@ -337,3 +337,19 @@ def test_matches_transformers_when_installed(tmp_path):
     t = HFTemplateCounter(folder).count_messages(msgs)
     assert t.total == len(out["input_ids"])
     assert t.trainable == sum(out["assistant_masks"])
+
+
+def test_the_hovers_marked_template_shows_exactly_the_trained_tokens(tmp_path):
+    import orjson
+
+    from tunelint.linter.settings import Settings
+    from tunelint.server.features import token_breakdown
+
+    folder = build_tokenizer(tmp_path, INST_SYSTEM_IN_LAST_USER, eos_token="</s>")
+    msgs = [{"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "capital no quick"}, {"role": "assistant", "content": "capital no"},
+            {"role": "user", "content": "Paris"}, {"role": "assistant", "content": "yes"}]
+    settings = Settings(profile="hf", tokenizer=f"hf:{folder}")
+    text = token_breakdown(HFTemplateCounter(folder), settings, orjson.dumps({"messages": msgs}).decode())
+    # the answer whose text also starts the user turn before it: the answer is marked, not the user's words
+    assert "[INST] capital no quick [/INST]⟦ capital no</s>⟧[INST] Be brief.\n\nParis [/INST]⟦ yes</s>⟧" in text
