@@ -26,6 +26,18 @@ NEAR_CODES = ("TL902", "TL904", "TL905")
 FORMAT_INDEX = {None: 0, "chat": 1, "preference": 2, "prompt_completion": 3, "sharegpt": 4, "alpaca": 5, "text": 6}
 
 
+# the result of a line over `max_line_bytes` (TL014): not analysed, so neither an example nor findings
+NOT_ANALYSED = LineResult(None, ())
+
+
+def too_long(line: str | bytes, max_bytes: int) -> bool:
+    """Whether the line (a text, or its UTF-8 bytes) is over `max_bytes` in UTF-8: the lines
+    that are reported TL014 and not analysed. Encodes only texts that may be."""
+    if isinstance(line, bytes) or len(line) > max_bytes or len(line) * 4 <= max_bytes:
+        return len(line) > max_bytes
+    return len(line.encode("utf-8", "surrogatepass")) > max_bytes
+
+
 class Analyzer:
     """Runs every enabled per-example rule on a line. One per process; holds the tokenizer."""
 
@@ -79,6 +91,8 @@ class Analyzer:
     def _analyze(self, line: str | bytes) -> tuple[LineResult, tuple | None]:
         # Bytes are parsed as they are and decoded only for findings' columns: most lines have
         # none, and orjson parses UTF-8 bytes faster than a new text (whose UTF-8 it must make).
+        if too_long(line, self.settings.max_line_bytes):
+            return NOT_ANALYSED, None  # TL014 says so (file_findings): not parsed, counted, signed or checked
         obj, violations = parse_line(line)
         if obj is None:
             return LineResult(None, self._resolve(line, violations, None)), None

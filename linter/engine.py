@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from .analyze import DUPLICATE_CODES, Analyzer
+from .analyze import DUPLICATE_CODES, NOT_ANALYSED, Analyzer
 from .cache import LineCache, open_cache
 from .file_findings import FileFindings, blank_text_problem
 from .findings import Finding
@@ -297,7 +297,9 @@ class Linter:
                    lambda pending: self._finish_batch(report, pending, idx))
 
     def _submit(self, report: FileReport, batch: list[SourceLine]) -> _Pending:
-        lines = [ln for ln in batch if ln.text is not None]
+        # lines over max_line_bytes are not analysed (TL014): not looked up, sent or cached
+        limit = report.settings.max_line_bytes
+        lines = [ln for ln in batch if ln.text is not None and ln.size <= limit]
         return _Pending(batch, self._start(report.settings, [ln.text for ln in lines], report.stats,
                                            [ln.data for ln in lines]))
 
@@ -305,10 +307,11 @@ class Linter:
         collected = report.collected
         stats = report.stats
         it = iter(self._collect(pending.work))
+        limit = report.settings.max_line_bytes
         for ln in pending.batch:
             stats.lines += 1
             report.line_hashes.append(0)
-            r = next(it) if ln.text is not None else None
+            r = None if ln.text is None else NOT_ANALYSED if ln.size > limit else next(it)
             collected.add_line(ln, r)
             if r is None:
                 continue

@@ -41,7 +41,8 @@ def line_findings(path: str, ln: SourceLine, r, s: Settings) -> list[Finding]:
                            fix=Fix("Remove the byte order mark", (Edit(0, 1, ""),))))
     if ln.size > s.max_line_bytes and s.enabled("TL014"):
         out.append(finding(path, ln.number, 1, 2, "TL014",
-                           f"line is {ln.size / 1048576:.1f} MiB (limit {s.max_line_bytes / 1048576:.1f} MiB)", s))
+                           f"line is {ln.size / 1048576:.1f} MiB (limit {s.max_line_bytes / 1048576:.1f} MiB, "
+                           "`max_line_bytes`): it is not checked", s))
     if r is None:
         if ln.problem is not None:
             code, start, end, message = ln.problem
@@ -85,6 +86,7 @@ class FileFindings:
         self.settings = settings
         self.findings: list[Finding] = []
         self.fatal = False  # a problem with the whole file (its lines were not read)
+        self.bare_cr = 0  # the number of the last line when a CR without LF ends it (a file read from disk)
 
     def file_problem(self, problem: FileProblem) -> None:
         if self.settings.enabled(problem.code):
@@ -92,6 +94,8 @@ class FileFindings:
         self.fatal = self.fatal or problem.fatal
 
     def add_line(self, ln: SourceLine, result) -> None:
+        if ln.bare_cr:
+            self.bare_cr = ln.number
         self.findings += line_findings(self.path, ln, result, self.settings)
 
     def finish(self, index_findings: Iterable = (), *, crlf: tuple[int, int] = (0, 0), lines: int = 0,
@@ -104,11 +108,17 @@ class FileFindings:
             out.sort(key=lambda f: f.sort_key)
             return out
         count, first = crlf
-        if count and s.enabled("TL006"):
+        if (count or self.bare_cr) and s.enabled("TL006"):
+            # a CR that ends the file with no LF after it is not CRLF: said as what it is, and the
+            # same fix converts it to LF (fix.apply_to_text)
             fix = Fix("Convert line endings to LF", (), True, normalize_newlines=True)
-            out.append(finding(self.path, first, 1, 1, "TL006",
-                               f"{count} line{'s' if count > 1 else ''} end with CRLF (Windows line endings)", s,
-                               fix=fix))
+            bare = "the last line ends with a bare CR (a carriage return with no line feed after it)"
+            if count:
+                message = f"{count} line{'s' if count > 1 else ''} end with CRLF (Windows line endings)"
+                message += f", and {bare}" if self.bare_cr else ""
+            else:
+                message = bare[0].upper() + bare[1:]
+            out.append(finding(self.path, first or self.bare_cr, 1, 1, "TL006", message, s, fix=fix))
         if lines and not examples and not any(f.code == "TL003" for f in out) \
                 and all(f.code == "TL007" for f in out) and s.enabled("TL003"):
             out.append(whole_file_finding(self.path, "TL003", "the file has only blank lines", s))

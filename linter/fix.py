@@ -53,6 +53,8 @@ def apply_to_text(text: str, findings: Iterable[Finding]) -> tuple[str, int]:
     out = "\n".join(line for line in lines if line is not None)
     if normalize:
         out = out.replace("\r\n", "\n")
+        if out.endswith("\r"):  # a bare CR ending the file (TL006): LF, as the other line endings
+            out = out[:-1] + "\n"
     return out, applied
 
 

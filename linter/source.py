@@ -5,6 +5,7 @@ into findings instead of tracebacks."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ import orjson
 BOM = b"\xef\xbb\xbf"
 WHOLE_FILE_PARSE_LIMIT = 256 * 1024 * 1024
 READ_BUFFER = 1 << 20  # bytes read at a time: the default 8 KB is three lines of a chat dataset
+HEAD_BYTES = 8192  # what `check_file` reads first (encoding, binary data, JSON documents)
 
 
 @dataclass(slots=True)
@@ -25,6 +27,7 @@ class SourceLine:
     bom: bool = False
     problem: tuple[str, int, int, str] | None = None  # (code, start, end, message)
     data: bytes | None = None  # the text's UTF-8 bytes, when read from a file (cache keys use them)
+    bare_cr: bool = False  # the file's last line, ended by a CR with no LF after it (not CRLF: TL006 says so)
 
 
 @dataclass(slots=True)
@@ -36,23 +39,75 @@ class FileProblem:
     fatal: bool = True
 
 
+class NotRegularFile(OSError):
+    """A path that is not a regular file (a FIFO, a socket, a device): never read, since reading
+    one can block forever (a FIFO with no writer) or never end (/dev/zero)."""
+
+    def __init__(self, path: str, kind: str):
+        super().__init__(f"{path}: {not_regular_message(kind)}")
+        self.kind = kind
+
+
+def file_kind(mode: int) -> str | None:
+    """What a non-regular file is, from its `st_mode`; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def not_regular_message(kind: str) -> str:
+    return f"is {kind}, not a regular file: only regular files are read"
+
+
+def open_regular(path: str, buffering: int = -1):
+    """`path` opened for reading in binary mode, if it is a regular file (after symlinks), else
+    NotRegularFile. Opened without blocking and checked on the open descriptor, so a FIFO (or a
+    file swapped for one) never blocks the open, and what is read is what was checked."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        kind = file_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotRegularFile(path, kind)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=buffering)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def check_file(path: str) -> FileProblem | None:
-    """Problems visible before reading lines: missing, directory, empty, binary, JSON document."""
+    """Problems visible before reading lines: missing, directory, not a regular file (a FIFO, a
+    socket, a device: TL001, never opened for reading), empty, binary, JSON document."""
     if not os.path.exists(path):
         return FileProblem("TL001", "no such file")
     if os.path.isdir(path):
         return FileProblem("TL001", "is a directory (give files, or a directory containing .jsonl files)")
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            head = f.read(8192)
+        kind = file_kind(os.stat(path).st_mode)
+        if kind is not None:
+            return FileProblem("TL001", not_regular_message(kind))
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(HEAD_BYTES)
+    except NotRegularFile as e:  # swapped for one since the stat
+        return FileProblem("TL001", not_regular_message(e.kind))
     except OSError as e:
         return FileProblem("TL001", f"cannot read: {e.strerror or e}")
     return check_head(head, size, lambda: _read_all(path))
 
 
 def _read_all(path: str) -> bytes:
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         return f.read()
 
 
@@ -76,8 +131,9 @@ def _json_document(head: bytes, read_all) -> FileProblem | None:
     first_line = body.split(b"\n", 1)[0].strip()
     if body[:1] == b"{" and first_line.endswith(b"}"):
         return None  # looks like JSONL: an object per line; the per-line reader decides
+    data = read_all().lstrip(BOM)
     try:
-        doc = orjson.loads(read_all().lstrip(BOM))
+        doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         if first_line in (b"{", b"["):
             return FileProblem("TL013", f"line 1 is just {first_line.decode()!r}: this looks like pretty-printed JSON "
@@ -92,13 +148,16 @@ def _json_document(head: bytes, read_all) -> FileProblem | None:
         return FileProblem("TL013", f"the file is a JSON array of {len(doc)} items{what}, {layout}, not JSON Lines; "
                            "`tunelint convert FILE OUT.jsonl` writes one example per line")
     if isinstance(doc, dict):
+        if b"\n" not in data.strip():
+            return None  # one object on one line, longer than the head: a JSONL file of one example
         return FileProblem("TL013", "the file is one pretty-printed JSON object spread over many lines, not JSON Lines "
                            "(one example per line); `tunelint convert FILE OUT.jsonl` rewrites it")
     return None
 
 
 def read_lines(path: str) -> Iterator[SourceLine]:
-    with open(path, "rb", buffering=READ_BUFFER) as f:
+    """The file's lines; NotRegularFile (an OSError) for a FIFO, a socket or a device."""
+    with open_regular(path, READ_BUFFER) as f:
         yield from split_lines(f)
 
 
@@ -107,11 +166,13 @@ def split_lines(chunks) -> Iterator[SourceLine]:
     offset = 0
     for number, raw in enumerate(chunks, 1):
         size_with_eol = len(raw)
-        if raw.endswith(b"\n"):
+        lf = raw.endswith(b"\n")
+        if lf:
             raw = raw[:-1]
-        crlf = raw.endswith(b"\r")
-        if crlf:
+        cr = raw.endswith(b"\r")
+        if cr:
             raw = raw[:-1]
+        crlf = cr and lf  # a CR with no LF after it can only end the file's last line
         bom = number == 1 and raw.startswith(BOM)
         if bom:
             raw = raw[len(BOM):]
@@ -126,7 +187,8 @@ def split_lines(chunks) -> Iterator[SourceLine]:
             problem = ("TL004", col, col + 1,
                        f"invalid UTF-8 (byte 0x{bad} at column {col + 1}): the file may be Latin-1 or Windows-1252, "
                        "or cut inside a character")
-        yield SourceLine(number, text, offset, size, crlf, bom, problem, raw if text is not None else None)
+        yield SourceLine(number, text, offset, size, crlf, bom, problem, raw if text is not None else None,
+                         cr and not lf)
         offset += size_with_eol
 
 

@@ -21,7 +21,7 @@ from tunelint.linter.findings import Finding
 from tunelint.linter.indexes import FormatIndex, SizeIndex
 from tunelint.linter.results import LineResult
 from tunelint.linter.settings import Settings
-from tunelint.linter.source import SourceLine, editor_line, read_lines
+from tunelint.linter.source import SourceLine, editor_line, file_kind, not_regular_message, read_lines
 
 from .documents import Change, Document
 
@@ -175,6 +175,14 @@ class Project:
         if path in self.sources and self.sources[path].doc is not None:
             return None
         if self._outside(path):
+            self.forget(path)
+            return None
+        try:  # only regular files are read: opening a FIFO blocks the event loop
+            kind = file_kind(os.stat(path).st_mode)
+        except OSError:
+            kind = None  # missing or unreadable: read_lines says so below
+        if kind is not None:
+            log.warning("not reading %s: it %s", path, not_regular_message(kind))
             self.forget(path)
             return None
         old = self.sources.pop(path, None)
