@@ -20,6 +20,7 @@ from tunelint.linter.atomic import write_atomically
 from tunelint.trainer.contract import End, ExampleResult, Metrics, RunConfig, RunLayout, parse_event, run_dirs
 
 STOP_GRACE_S = 10.0  # SIGINT → SIGTERM after this; SIGTERM → SIGKILL after as long again
+READ_CHUNK = 1 << 16  # bytes read at a time from the trainer's stdout and stderr
 
 
 class RunRefused(ValueError):
@@ -127,7 +128,14 @@ class Job:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             stdin=asyncio.subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
-        await asyncio.gather(self._read_events(on_event), self._read_stderr())
+        try:
+            await asyncio.gather(self._read_events(on_event), self._read_stderr())
+        except BaseException:
+            # a reader that fails (or is cancelled) would leave the trainer blocked on a full pipe,
+            # holding its GPU: its whole process group goes with it
+            self.kill_now()
+            await asyncio.shield(self.proc.wait())
+            raise
         code = await self.proc.wait()
         return code
 
@@ -150,7 +158,7 @@ class Job:
 
     async def _read_events(self, on_event) -> None:
         assert self.proc and self.proc.stdout
-        async for raw in self.proc.stdout:
+        async for raw in _lines(self.proc.stdout):
             ev = parse_event(raw)
             if ev is None:
                 continue
@@ -160,7 +168,7 @@ class Job:
 
     async def _read_stderr(self) -> None:
         assert self.proc and self.proc.stderr
-        async for raw in self.proc.stderr:
+        async for raw in _lines(self.proc.stderr):
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
                 self.stderr_tail = (self.stderr_tail + [line])[-20:]
@@ -191,6 +199,28 @@ class Job:
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+async def _lines(stream: asyncio.StreamReader):
+    """The stream's lines (with their "\n"), of any length: iterating the StreamReader itself
+    raises on a line over its 64 KiB limit (an evaluation record with a long answer)."""
+    buffer = bytearray()
+    while True:
+        chunk = await stream.read(READ_CHUNK)
+        if not chunk:
+            break
+        start = len(buffer)
+        buffer += chunk
+        end = buffer.find(b"\n", start)
+        if end < 0:
+            continue
+        cut = buffer.rfind(b"\n") + 1
+        lines = bytes(buffer[:cut]).split(b"\n")
+        del buffer[:cut]
+        for line in lines[:-1]:
+            yield line + b"\n"
+    if buffer:
+        yield bytes(buffer)
 
 
 def _die_with_parent() -> None:
