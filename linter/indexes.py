@@ -42,6 +42,8 @@ class FormatIndex:
     def add(self, path: str, line: int, text: str, result: LineResult) -> None:
         if result.format:
             self.formats.setdefault(path, {})[line] = result.format
+        else:  # a line edited in place keeps its id (the server): its old format must go
+            self.remove(path, line)
 
     def remove(self, path: str, line: int) -> None:
         self.formats.get(path, {}).pop(line, None)
@@ -72,6 +74,8 @@ class SizeIndex:
         bucket = self.examples.setdefault(path, set())
         if result.is_example:
             bucket.add(line)
+        else:  # a line edited in place keeps its id (the server): it is no longer an example
+            bucket.discard(line)
 
     def remove(self, path: str, line: int) -> None:
         self.examples.get(path, set()).discard(line)
