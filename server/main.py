@@ -558,10 +558,13 @@ async def hover(ls: TunelintServer, params: types.HoverParams):
     src, findings = got
     pos = params.position
     breakdown = None
-    if pos.line < src.doc.content_lines:
+    if pos.line < src.doc.content_lines and src.path not in ls.failures:  # a failed file's diagnostic says why
         settings, line = ls.project.settings_for(src.path), src.doc.lines[pos.line]
-        breakdown = await ls.run(lambda: features.token_breakdown(ls.analysis_linter().analyzer(settings).counter,
-                                                                  settings, line))
+        try:
+            breakdown = await ls.run(lambda: features.token_breakdown(ls.analysis_linter().analyzer(settings).counter,
+                                                                      settings, line))
+        except Exception as e:
+            ls.internal_error(src.path, e)
     return features.hover(src, findings, pos, [run_features.hover(ls.training.results_for(src), pos.line), breakdown])
 
 

@@ -41,6 +41,9 @@ async def test_a_file_whose_analysis_raises_does_not_silence_the_others(client):
     assert "could not check this file" in failed.message and "no-such-tokenizer" in failed.message
     edit(client, val, 2, 0, 0, 0, " ")
     await diagnostics_for(client, val, 2)
+    for line in (0, 1):  # hovers on it answer, without an error each
+        await client.text_document_hover_async(types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=val), position=types.Position(line=line, character=3)))
     await asyncio.sleep(0.2)
     errors = internal_errors(client)
     assert len(errors) == 1 and "validation.jsonl" in errors[0] and "no-such-tokenizer" in errors[0], errors
