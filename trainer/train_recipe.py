@@ -49,14 +49,17 @@ from .contract import (
 )
 from .data import Encoded, TrainingExample, encode, load_examples
 from .device import detect
-from .events import Events, is_main_process
+from .events import Events, is_main_process, to_devnull
 from .loss import selective_trainer_class
 from .settings import TrainError, TrainSettings
 
 
 def log(msg: str) -> None:
     if is_main_process():
-        print(msg, file=sys.stderr, flush=True)
+        try:
+            print(msg, file=sys.stderr, flush=True)
+        except BrokenPipeError:  # its reader is gone (the server killed): the run goes on, silently
+            to_devnull(sys.stderr)
 
 
 class Cancel:
@@ -76,6 +79,13 @@ class Cancel:
             raise KeyboardInterrupt
         self.requested = True
         log("tunelint: stopping at the next step (a checkpoint will be saved); press Ctrl-C again to stop now")
+
+    def stdout_lost(self) -> None:
+        """The events' reader on stdout is gone (the server was killed, or `| head` ended): as a
+        SIGTERM, stop at the next step and save a checkpoint; events.jsonl has every event."""
+        if not self.requested:
+            self.requested = True
+            log("tunelint: stdout's reader is gone: stopping at the next step (a checkpoint will be saved)")
 
     def restore(self) -> None:
         for sig, old in self._old.items():
@@ -185,8 +195,8 @@ def train(data: str, output: str, settings: TrainSettings, *, config, validation
     started = time.time()
     layout = RunLayout(output)
     _prepare_folder(layout, overwrite, resume, Path(settings_file) if settings_file else None)
-    events = Events(layout.events, events_stdout)
     cancel = Cancel()
+    events = Events(layout.events, events_stdout, on_stdout_lost=cancel.stdout_lost)
     cancel.install()
     status, code = "failed", 1
     try:
