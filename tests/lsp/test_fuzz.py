@@ -235,7 +235,7 @@ def key(d: types.Diagnostic) -> tuple:
     return (r.start.line, r.start.character, r.end.line, r.end.character, d.code, d.message, d.severity)
 
 
-@pytest.mark.parametrize("client", ["vscode-push"], indirect=True)
+@pytest.mark.parametrize("client", ["vscode-push", "vscode-pull"], indirect=True)
 async def test_random_protocol_traffic_is_always_answered_and_the_text_stays_the_editors(client, tmp_path_factory):
     rnd = random.Random(SEED)
     ws = client.workspace
