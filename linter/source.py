@@ -132,6 +132,8 @@ def _json_document(head: bytes, read_all) -> FileProblem | None:
     if body[:1] == b"{" and first_line.endswith(b"}"):
         return None  # looks like JSONL: an object per line; the per-line reader decides
     data = read_all().lstrip(BOM)
+    if body[:1] == b"{" and b"\n" not in data.strip():
+        return None  # one line longer than the head: JSONL with one example (maybe over max_line_bytes)
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -148,8 +150,6 @@ def _json_document(head: bytes, read_all) -> FileProblem | None:
         return FileProblem("TL013", f"the file is a JSON array of {len(doc)} items{what}, {layout}, not JSON Lines; "
                            "`tunelint convert FILE OUT.jsonl` writes one example per line")
     if isinstance(doc, dict):
-        if b"\n" not in data.strip():
-            return None  # one object on one line, longer than the head: a JSONL file of one example
         return FileProblem("TL013", "the file is one pretty-printed JSON object spread over many lines, not JSON Lines "
                            "(one example per line); `tunelint convert FILE OUT.jsonl` rewrites it")
     return None
