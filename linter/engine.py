@@ -23,7 +23,7 @@ from .indexes import DatasetIndex, FormatIndex, SizeIndex
 from .results import LineResult
 from .rule import all_rules
 from .settings import Settings
-from .source import SourceLine, check_file, check_head, read_lines, split_lines, text_lines
+from .source import HEAD_BYTES, SourceLine, check_file, check_head, read_lines, split_lines, text_lines
 from .tokens import join_prefetch
 
 # Lines per batch. Batches are pipelined (two are in flight), so their size sets much of the
@@ -265,7 +265,7 @@ class Linter:
         self._new_run()
         idx = default_indexes({path: settings}, {path: split}, [path])
         report = self._new_report(path, settings)
-        problem = check_head(data[:8192], len(data), lambda: data)
+        problem = check_head(data[:HEAD_BYTES], len(data), lambda: data)
         if problem is not None:
             report.collected.file_problem(problem)
         if not report.collected.fatal:
