@@ -8,6 +8,7 @@ import orjson
 
 from tunelint.linter.atomic import write_atomically
 from tunelint.linter.example import detect_format
+from tunelint.linter.source import NotRegularFile, open_regular
 from tunelint.linter.to_chat import ConvertError, to_chat
 
 
@@ -17,8 +18,11 @@ class ConvertFailed(ValueError):
 
 def _records(source: str):
     """(line, object) pairs from JSONL, or from a JSON array / object document."""
-    with open(source, "rb") as f:
-        data = f.read()
+    try:
+        with open_regular(source) as f:
+            data = f.read()
+    except NotRegularFile as e:
+        raise ConvertFailed(str(e)) from None
     data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         doc = orjson.loads(data)
@@ -51,7 +55,11 @@ def convert_file(source: str, output: str) -> tuple[int, Counter]:
         except ConvertError as e:
             raise ConvertFailed(f"{source}: item {where}: {e}") from None
         kinds[fmt] += 1
-        out_lines.append(orjson.dumps(chat))
+        try:
+            out_lines.append(orjson.dumps(chat))
+        except TypeError as e:  # nested deeper than orjson writes (254 levels): `tunelint check` says where
+            raise ConvertFailed(f"{source}: item {where}: cannot be written as JSON ({e}); "
+                                "run `tunelint check`") from None
     if not out_lines:
         raise ConvertFailed(f"{source}: no examples to convert")
     write_atomically(output, b"\n".join(out_lines) + b"\n")
