@@ -86,7 +86,7 @@ class FileFindings:
         self.settings = settings
         self.findings: list[Finding] = []
         self.fatal = False  # a problem with the whole file (its lines were not read)
-        self.bare_cr = 0  # the number of the last line when a CR without LF ends it (a file read from disk)
+        self.bare_cr = 0  # the number of the last line when a CR without LF ends it (on disk or in an editor)
 
     def file_problem(self, problem: FileProblem) -> None:
         if self.settings.enabled(problem.code):

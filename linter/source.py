@@ -197,18 +197,20 @@ def text_lines(text: str) -> Iterator[SourceLine]:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    last = len(lines) if not text.endswith("\n") else 0  # a last line with no "\n" after it
     offset = 0
     for number, line in enumerate(lines, 1):
-        yield editor_line(number, line, offset)
+        yield editor_line(number, line, offset, last=number == last)
         offset += len(line) + 1
 
 
-def editor_line(number: int, line: str, offset: int = 0) -> SourceLine:
-    """One line of an editor buffer (without its "\n"): CR and, on line 1, a BOM taken off."""
-    crlf = line.endswith("\r")
-    body = line[:-1] if crlf else line
+def editor_line(number: int, line: str, offset: int = 0, *, last: bool = False) -> SourceLine:
+    """One line of an editor buffer (without its "\n"): CR and, on line 1, a BOM taken off.
+    `last`: the buffer's last line, with no "\n" after it, whose CR is a bare CR (as from disk)."""
+    cr = line.endswith("\r")
+    body = line[:-1] if cr else line
     bom = number == 1 and body.startswith("\ufeff")
     if bom:
         body = body[1:]
     size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
-    return SourceLine(number, body, offset, size, crlf, bom)
+    return SourceLine(number, body, offset, size, cr and not last, bom, bare_cr=cr and last)

@@ -284,7 +284,15 @@ class Project:
             n = numbers.get(i)
             if n is not None:
                 collected.add_line(self._line(src, i, n), src.results.get(i))
-        crlf = (len(doc.crlf), doc.first_crlf()) if doc else (0, 0)
+        crlf = (0, 0)
+        if doc is not None and doc.crlf:
+            # a CR ending the last line, with no "\n" after it, is a bare CR (as the CLI reads it)
+            bare = doc.lines[-1].endswith("\r")
+            count = len(doc.crlf) - bare
+            first = doc.first_crlf() if count else 0
+            crlf = (count, first)
+            if bare:
+                collected.bare_cr = len(doc.lines)
         dataset = [f for index in self._indexes(settings) for f in index.findings() if f.path == src.path]
         lines = doc.content_lines if doc else len(src.order)
         findings = collected.finish(dataset, crlf=crlf, lines=lines, examples=self.sizes.count(src.path))

@@ -77,3 +77,20 @@ def test_utf16_positions_around_astral_characters():
     doc.apply((0, 3), (0, 4), "b")  # 🙂 is two UTF-16 units: B is at column 3
     assert doc.lines[0] == "A🙂b"
     _ = random
+
+
+def test_a_bare_cr_ending_the_last_line_is_reported_as_the_cli_reports_it(tmp_path):
+    good = LINES[0]
+    for text in (good + "\r", good + "\r\n" + good + "\r", good + "\r\n" + good + "\r\n"):
+        path = tmp_path / "train.jsonl"
+        path.write_bytes(text.encode())
+        project = Project(str(tmp_path))
+        doc = Document.open("file://" + str(path), str(path), 1, text)
+        src = project.open(doc)
+        project.analyse_now(src)
+        with Linter(use_cache=False, jobs=1) as linter:
+            from_disk = linter.lint_paths([str(path)], project.settings_for)[0].findings
+            in_memory = linter.lint_text(text, str(path), project.settings_for(str(path))).findings
+        assert _key(project.findings(src)) == _key(from_disk) == _key(in_memory), repr(text)
+        tl006 = [f for f in from_disk if f.code == "TL006"]
+        assert len(tl006) == 1 and (("bare CR" in tl006[0].message) == text.endswith("\r")), repr(text)
