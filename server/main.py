@@ -164,6 +164,7 @@ class TunelintServer(LanguageServer):
         self.training = Training(self)
         self.editor_options: dict = {}  # as the editor sent them
         self.editor = EditorOptions()  # the server's own, checked
+        self.reported: set[str] = set()  # configuration problems already shown
         self.warmed: set[Settings] = set()
         self.untidy = False
         self.failures: dict[str, str] = {}  # path → why its analysis failed (shown on its line 1)
@@ -304,10 +305,20 @@ class TunelintServer(LanguageServer):
 
     def findings_of(self, src: Source) -> list[Finding]:
         try:
-            return self.project.findings(src)
+            findings = self.project.findings(src)
         except Exception as e:
             self.internal_error(src.path, e)
             return []
+        self.report_config_error()
+        return findings
+
+    def report_config_error(self) -> None:
+        """A configuration problem found while linting (a baseline that cannot be applied), shown
+        once per problem: the findings go on, unfiltered, and the user should know why."""
+        problem = self.project.config_error
+        if problem and problem not in self.reported:
+            self.reported.add(problem)
+            self.log(f"tunelint: {problem}", types.MessageType.Error)
 
     async def refresh(self, uri: str) -> list[Finding] | None:
         await self.wait_ready()
@@ -434,8 +445,7 @@ async def initialized(ls: TunelintServer, params: types.InitializedParams) -> No
 
 
 async def _start(ls: TunelintServer) -> None:
-    if ls.project.config_error:
-        ls.log(f"tunelint: {ls.project.config_error}", types.MessageType.Error)
+    ls.report_config_error()
     ws = ls.client_capabilities.workspace
     if ws is not None and ws.did_change_watched_files is not None and ws.did_change_watched_files.dynamic_registration:
         watchers = [types.FileSystemWatcher(glob_pattern=g)

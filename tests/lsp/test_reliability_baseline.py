@@ -26,3 +26,10 @@ async def test_a_baseline_entry_with_an_array_for_its_code_does_not_stop_diagnos
     uri = open_doc(client, client.workspace / "train.jsonl")
     diags = await diagnostics_for(client, uri, 1)
     assert [d.range.start.line for d in diags if d.code == "TL104"] == [2]
+
+
+async def test_the_baseline_that_cannot_be_applied_is_shown_once_in_the_log(client):
+    uri = open_doc(client, client.workspace / "train.jsonl")
+    await diagnostics_for(client, uri, 1)
+    said = [m.message for m in client.log_messages if "tunelint-baseline.json" in m.message]
+    assert len(said) == 1 and "findings[1]" in said[0], said
