@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections import Counter
 from pathlib import Path
 
 from .atomic import WriteRefused, resolve_target, write_atomically
 from .engine import FileReport, line_hash
 from .findings import Finding
+from .source import NotRegularFile, open_regular
 
 FORMAT_VERSION = 1
 
@@ -31,6 +31,13 @@ def _rel(path: str, root: Path) -> str:
 _ENTRY_KEYS = ("path", "code", "line_hash")  # what an entry is matched by; each a string
 
 
+def _read(path: str) -> bytes:
+    """The baseline's bytes, if it is a regular file (source.open_regular: NotRegularFile for a
+    FIFO or a folder, never opened for a blocking read)."""
+    with open_regular(path) as f:
+        return f.read()
+
+
 def _json_kind(value: object) -> str:
     kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
     return kinds.get(type(value), "a number")
@@ -40,17 +47,15 @@ def load(path: str) -> Counter:
     """The accepted findings, (path, code, line hash) → how many. BaselineError, naming the file
     and the entry, for anything that is not a tunelint baseline."""
     try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)
-        if regular:  # not a FIFO, whose read would block forever, nor a folder
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(_read(path).decode("utf-8"))
     except FileNotFoundError:
         raise BaselineError(f"{path}: baseline file not found (create it with --write-baseline)") from None
+    except NotRegularFile:  # a FIFO, whose read would block forever, or a folder
+        raise BaselineError(f"{path}: the baseline is not a regular file") from None
     except OSError as e:
         raise BaselineError(f"{path}: cannot read the baseline ({e.strerror or e})") from None
     except (ValueError, RecursionError) as e:  # not JSON, not UTF-8, nested past the parser's limit
         raise BaselineError(f"{path}: not a tunelint baseline ({e})") from None
-    if not regular:
-        raise BaselineError(f"{path}: the baseline is not a regular file")
     if not isinstance(data, dict) or data.get("tunelint_baseline") != FORMAT_VERSION:
         raise BaselineError(f"{path}: not a tunelint baseline (version {FORMAT_VERSION})")
     entries = data.get("findings", [])
@@ -114,9 +119,11 @@ def add(baseline_path: str, path: str, code: str, line_text: str, line: int, *, 
         except WriteRefused as e:
             raise BaselineError(str(e)) from None
     try:
-        data = json.loads(Path(baseline_path).read_text(encoding="utf-8"))
+        data = json.loads(_read(baseline_path).decode("utf-8"))
     except FileNotFoundError:
         data = {"tunelint_baseline": FORMAT_VERSION, "findings": []}
+    except NotRegularFile:
+        raise BaselineError(f"{baseline_path}: the baseline is not a regular file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BaselineError(f"{baseline_path}: not a tunelint baseline ({e})") from None
     if not isinstance(data, dict) or data.get("tunelint_baseline") != FORMAT_VERSION \

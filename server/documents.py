@@ -108,7 +108,8 @@ class Document:
         removed = self.ids
         self.lines = text.split("\n")
         self.ids = [next(_ids) for _ in self.lines]
-        self.crlf = {i for i, line in zip(self.ids, self.lines, strict=True) if line.endswith("\r")}
+        self.crlf = set()
+        self._track_crlf(self.ids, self.lines)
         return Change(0, removed, len(self.lines))
 
     def apply(self, start: tuple[int, int], end: tuple[int, int], text: str) -> Change:

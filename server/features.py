@@ -111,9 +111,8 @@ def mark_trained(spans) -> str:
     return "".join(out)
 
 
-def code_lenses(summary: dict, split: str | None) -> list[types.CodeLens]:
-    """The file's summary on its first line (`summary`: Project.summary)."""
-    s = summary
+def code_lenses(s: dict, split: str | None) -> list[types.CodeLens]:
+    """The file's summary on its first line (`s`: Project.summary)."""
     title = f"tunelint: {s['examples']:,} examples"
     if split:
         title += f" ({split})"

@@ -164,11 +164,10 @@ class TunelintServer(LanguageServer):
         self.training = Training(self)
         self.editor_options: dict = {}  # as the editor sent them
         self.editor = EditorOptions()  # the server's own, checked
-        self.reported: set[str] = set()  # configuration problems already shown
         self.warmed: set[Settings] = set()
         self.untidy = False
         self.failures: dict[str, str] = {}  # path → why its analysis failed (shown on its line 1)
-        self.reported: set[str] = set()  # the internal errors already in the log, once per cause
+        self.reported: set[str] = set()  # what is already in the log, once: internal errors, config problems
 
     def diagnostics_for(self, src: Source, findings: list[Finding]) -> list[types.Diagnostic]:
         if src.doc is not None and src.doc.lost is not None:

@@ -12,7 +12,7 @@ from itertools import islice
 from pathlib import Path
 
 from tunelint.config import Config, ConfigError, load_config
-from tunelint.linter.analyze import DUPLICATE_CODES
+from tunelint.linter.analyze import DUPLICATE_CODES, too_long
 from tunelint.linter.atomic import is_inside
 from tunelint.linter.discover import jsonl_files
 from tunelint.linter.engine import Linter, line_hash
@@ -229,9 +229,7 @@ class Project:
                 continue  # edited after the work was taken: the next round analyses it
             src.results[i] = r
             src.pending.discard(i)
-            too_long = (len(text) * 4 > settings.max_line_bytes
-                        and len(text.encode("utf-8", "surrogatepass")) > settings.max_line_bytes)
-            if r.findings or too_long:
+            if r.findings or too_long(text, settings.max_line_bytes):
                 src.flagged.add(i)
             else:
                 src.flagged.discard(i)
@@ -293,7 +291,7 @@ class Project:
             crlf = (count, first)
             if bare:
                 collected.bare_cr = len(doc.lines)
-        dataset = [f for index in self._indexes(settings) for f in index.findings() if f.path == src.path]
+        dataset = (f for index in self._indexes(settings) for f in index.findings())  # finish keeps this file's
         lines = doc.content_lines if doc else len(src.order)
         findings = collected.finish(dataset, crlf=crlf, lines=lines, examples=self.sizes.count(src.path))
         return self._without_baselined(src, numbers, findings)

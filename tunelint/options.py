@@ -230,10 +230,10 @@ def structure(cls: type, data: Mapping, naming: Naming = "snake", *, display: Ma
     try:
         return _structurer(cls, naming)(data, cls)
     except ClassValidationError as e:
-        raise OptionsError(_problems(cls, e, naming, display or {})) from None
+        raise OptionsError(_problems(e, naming, display or {})) from None
 
 
-def _problems(cls: type, e: ClassValidationError, naming: Naming, display: Mapping[str, str]) -> list[str]:
+def _problems(e: ClassValidationError, naming: Naming, display: Mapping[str, str]) -> list[str]:
     return [_message(path, sub, naming, display) for path, sub in _leaves(e, (), naming, display)]
 
 
