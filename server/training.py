@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from tunelint.linter.atomic import is_inside
 from tunelint.trainer.contract import (
     EXIT_CANCELLED,
     EXIT_OK,
@@ -82,8 +83,8 @@ class Training:
         """`path`, absolute, if its real path (symlinks followed) is inside the workspace; else refused."""
         path = os.path.abspath(path)
         root = str(self.root)
-        real = os.path.realpath(path)
-        if os.path.commonpath([root, real]) != root:
+        if not is_inside(path, root):
+            real = os.path.realpath(path)
             how = f" (it leads to {real})" if real != path else ""
             raise RunRefused(f"{path} is outside the workspace {root}{how}")
         if not os.path.isfile(path):
@@ -188,7 +189,7 @@ class Training:
             raise RunRefused(f"the data has {len(errors)} error(s), fix them or run with force: {shown}")
 
     def _refuse_if_running(self) -> None:
-        if self.job is not None and self.job.running():
+        if self.running():
             raise RunRefused(f"a {self.job.kind} run is already in progress ({self.job.run_dir.name}); "
                              "cancel it first (tunelint.cancel)")
 

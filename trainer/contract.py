@@ -61,10 +61,12 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypedDict
+
+from tunelint.linter.atomic import is_inside
 
 EXIT_OK = 0
 EXIT_DATA = 1  # the dataset has errors (lint findings, no trainable token, unreadable lines)
@@ -221,9 +223,9 @@ def new_run_dir(workspace: Path, kind: RunKind) -> Path:
     ValueError if `.tunelint` or `.tunelint/runs` leads outside the workspace (a symlink): run
     folders (weights, checkpoints) are never put elsewhere."""
     runs = runs_dir(workspace)
-    root, real = os.path.realpath(workspace), os.path.realpath(runs)
-    if os.path.commonpath([root, real]) != root:
-        raise ValueError(f"{runs} leads outside the workspace {workspace} (to {real}): runs are not written there")
+    if not is_inside(runs, workspace):
+        raise ValueError(f"{runs} leads outside the workspace {workspace} (to {os.path.realpath(runs)}): "
+                         "runs are not written there")
     base = runs / (stamp() if kind == "train" else f"{stamp()}-eval")
     path, n = base, 1
     while path.exists() or path.is_symlink():  # a dangling link planted under a future name is taken
@@ -244,13 +246,9 @@ def run_dirs(workspace: Path) -> Iterator[RunLayout]:
         yield from (RunLayout(p) for p in sorted((p for p in runs.iterdir() if p.is_dir()), reverse=True))
 
 
-def latest_run(workspace: Path, accept: Callable[[RunLayout], bool] = lambda run: True) -> RunLayout | None:
-    return next((run for run in run_dirs(workspace) if accept(run)), None)
-
-
 def latest_training_run(workspace: Path) -> RunLayout | None:
     """The newest finished fine-tune of the workspace (what `tunelint.evaluate` evaluates)."""
-    return latest_run(workspace, RunLayout.is_training_run)
+    return next((run for run in run_dirs(workspace) if run.is_training_run()), None)
 
 
 # -- what config.json and metrics.json hold ------------------------------------------------------

@@ -88,11 +88,11 @@ def load_examples(path: str) -> list[TrainingExample]:
                 fmt = detect_format(obj) if isinstance(obj, dict) else None
                 if fmt is None or fmt == "preference" or fmt == "text":
                     raise TrainError(f"{path}:{number}: not a chat, ShareGPT, Alpaca or prompt/completion example "
-                                     "(the trainer does supervised fine-tuning)", 1)
+                                     "(the trainer does supervised fine-tuning)", EXIT_DATA)
                 try:
                     chat = to_chat(obj, fmt)
                 except ConvertError as e:
-                    raise TrainError(f"{path}:{number}: {e}", 1) from None
+                    raise TrainError(f"{path}:{number}: {e}", EXIT_DATA) from None
                 out.append(TrainingExample(number, chat["messages"], obj.get("tools")))
     except FileNotFoundError:
         raise TrainError(f"{path}: no such file") from None
@@ -162,7 +162,7 @@ def encode(tokenizer, ex: TrainingExample, max_length: int) -> Encoded:
     try:
         full = _render(tokenizer, ex.messages, ex.tools)
     except Exception as e:  # the template's own error, e.g. roles must alternate
-        raise TrainError(f"line {ex.line}: the chat template rejects this example: {e}", 1) from None
+        raise TrainError(f"line {ex.line}: the chat template rejects this example: {e}", EXIT_DATA) from None
     enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(enc["input_ids"])
     tokens = assistant_spans.TokenView(full, ids, enc["offset_mapping"])

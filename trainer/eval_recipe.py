@@ -7,10 +7,9 @@ The steps: `load` (the run's base model with its adapter, its full model, or a m
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .contract import Artifact, End, RunLayout, Start, eval_dir_name
+from .contract import End, RunLayout, Start, eval_dir_name
 from .data import encode, load_examples
 from .device import detect
 from .events import Events
@@ -31,7 +30,7 @@ class EvalRecipe:
         self.target, self.data = target, data
         self.max_length, self.max_new_tokens = max_length, max_new_tokens
         self.run = RunLayout(target)
-        self.config = self.run.read_config() if self.run.config.is_file() else None
+        self.config = self.run.read_config()  # None without one (not a run folder)
 
     def load(self) -> None:
         """The model (with its adapter for a LoRA run) and tokenizer, on the device."""
@@ -89,13 +88,8 @@ class EvalRecipe:
         out = RunLayout(out_dir)
         events = Events(out.events, events_stdout)
         events.emit(Start(model=self.target, data=str(Path(self.data).resolve()), eval_examples=len(self.examples)))
-        with open(out.eval_results, "w", encoding="utf-8") as f:
-            for ex, loss, base in zip(self.examples, self.losses, self.base_losses, strict=False):
-                gen = scoring.generate(self.model, self.tok, ex, self.dev, self.max_new_tokens)
-                rec = scoring.record(ex, loss, base, gen)
-                f.write(json.dumps(rec.fields(), ensure_ascii=False) + "\n")
-                events.emit(rec)
-        events.emit(Artifact(kind="eval_results", path=str(out.eval_results)))
+        rows = zip(self.examples, self.losses, self.base_losses, strict=False)
+        scoring.write_results(out.eval_results, events, self.model, self.tok, self.dev, rows, self.max_new_tokens)
         events.emit(End(status="completed"))
         events.close()
         return out_dir

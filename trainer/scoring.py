@@ -4,11 +4,12 @@ per validation example; the result is the contract's `ExampleResult`."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
 
-from .contract import ExampleResult
+from .contract import Artifact, ExampleResult
 from .data import Encoded, TrainingExample
 
 
@@ -78,13 +79,32 @@ def reference(ex: TrainingExample) -> str:
     return content if isinstance(content, str) else ""
 
 
+def perplexity(loss: float | None) -> float | None:
+    """exp(loss), or None (no loss, or one so large that exp would only say "huge")."""
+    return math.exp(loss) if loss is not None and loss < 50 else None
+
+
+def write_results(path, events, model, tokenizer, device, rows, max_new_tokens: int) -> list[ExampleResult]:
+    """Per example of `rows` ((example, loss, loss before), in order): a generation and its
+    record, written to `path` (eval_results.jsonl) and as `example` events, then the artifact."""
+    out = []
+    with open(path, "w", encoding="utf-8") as f:
+        for ex, loss, base in rows:
+            rec = record(ex, loss, base, generate(model, tokenizer, ex, device, max_new_tokens))
+            out.append(rec)
+            f.write(json.dumps(rec.fields(), ensure_ascii=False) + "\n")
+            events.emit(rec)
+    events.emit(Artifact(kind="eval_results", path=str(path)))
+    return out
+
+
 def record(ex: TrainingExample, loss: float | None, loss_base: float | None, generation: str) -> ExampleResult:
     ref = reference(ex)
     return ExampleResult(
         line=ex.line,
         loss=loss,
         loss_base=loss_base,
-        perplexity=math.exp(loss) if loss is not None and loss < 50 else None,
+        perplexity=perplexity(loss),
         generation=generation,
         reference=ref,
         exact_match=normalise(generation) == normalise(ref),

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tunelint.linter.atomic import write_atomically
-from tunelint.options import NonNegativeInt, OptionsError, PositiveFloat, PositiveInt, camel, structure
+from tunelint.options import (
+    NonNegativeInt,
+    OptionsError,
+    PositiveFloat,
+    PositiveInt,
+    camel,
+    field_names,
+    key_name,
+    structure,
+)
 
 from .contract import EXIT_USAGE
 
@@ -94,7 +103,7 @@ class TrainSettings:
         return dataclasses.asdict(self)
 
 
-FIELDS = tuple(f.name for f in dataclasses.fields(TrainSettings))
+FIELDS = tuple(field_names(TrainSettings))
 
 # -- where settings come from ----------------------------------------------------------------------
 
@@ -160,7 +169,7 @@ def _given(src: Source) -> list[str]:
     """The fields a source sets (by field name); unknown keys are left to `structure` to refuse."""
     if not isinstance(src.values, Mapping):
         return []
-    by_key = {spell(n, "camel"): n for n in FIELDS} if src.naming == "camel" else {n: n for n in FIELDS}
+    by_key = {key_name(n, src.naming): n for n in FIELDS}  # snake for anything but camel
     out = []
     for k, v in src.values.items():
         k = str(k) if src.naming == "camel" else str(k).replace("-", "_")

@@ -410,16 +410,10 @@ class TrainRecipe:
         model, dev = self.trainer.model, self.dev
         after_losses = scoring.example_losses(model, self.val_enc, dev)
         by_line = {e.line: e for e in self.val_examples}
-        records = []
-        with open(self.layout.eval_results, "w", encoding="utf-8") as f:
-            for enc, loss, base_loss in zip(self.val_enc, after_losses, self.base_losses, strict=False):
-                ex = by_line[enc.line]
-                gen = scoring.generate(model, self.tok, ex, dev, self.settings.eval_max_new_tokens)
-                rec = scoring.record(ex, loss, base_loss, gen)
-                records.append(rec)
-                f.write(json.dumps(rec.fields(), ensure_ascii=False) + "\n")
-                self.events.emit(rec)
-        self.events.emit(Artifact(kind="eval_results", path=str(self.layout.eval_results)))
+        rows = ((by_line[enc.line], loss, base_loss)
+                for enc, loss, base_loss in zip(self.val_enc, after_losses, self.base_losses, strict=False))
+        records = scoring.write_results(self.layout.eval_results, self.events, model, self.tok, dev, rows,
+                                        self.settings.eval_max_new_tokens)
         if records:
             self.metrics["exact_match"] = sum(r.exact_match for r in records) / len(records)
             self.metrics["token_f1"] = sum(r.token_f1 for r in records) / len(records)
@@ -495,4 +489,7 @@ def _leave_process_group() -> None:
 
 
 def _ppl(loss: float) -> float | None:
-    return round(math.exp(loss), 4) if loss is not None and loss < 50 else None
+    from .scoring import perplexity
+
+    p = perplexity(loss)
+    return round(p, 4) if p is not None else None
