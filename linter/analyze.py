@@ -168,6 +168,11 @@ def _features(ex: Example) -> tuple[bool, bool]:
     o = ex.obj
     tools = "tools" in o or "functions" in o
     parts = False
+    if ex.format == "prompt_completion":
+        return tools, isinstance(o.get("prompt"), list) or isinstance(o.get("completion"), list)
+    if ex.format == "preference" and not tools:
+        inp = o.get("input")
+        tools = isinstance(inp, dict) and "tools" in inp
     for _, m in ex.messages():
         if not tools and ("tool_calls" in m or m.get("role") == "tool"):
             tools = True

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .profiles import Profile
+from .to_chat import SHAREGPT_ROLES
 
 FORMATS = ("chat", "preference", "prompt_completion", "sharegpt", "alpaca", "text")
 
@@ -37,6 +38,42 @@ def detect_format(obj: dict) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One turn of an example in any format: a message, or a field that plays a role (`prompt`
+    is the user's, `completion` the assistant's, `text` nobody's)."""
+
+    path: tuple  # the message's path; () for a field of the example
+    role: str | None
+    content: Any  # a string, an array of parts, or whatever the data holds
+    content_path: tuple
+    message: dict | None  # the message object; None for a field
+
+    def texts(self) -> Iterator[tuple[tuple, str]]:
+        """(path, text) of the turn's text, whether a string or an array of parts."""
+        c = self.content
+        if isinstance(c, str):
+            yield self.content_path, c
+        elif isinstance(c, list):
+            for i, part in enumerate(c):
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    yield self.content_path + (i, "text"), part["text"]
+
+    def parts(self) -> Iterator[tuple[tuple, object]]:
+        """(path, part) of each content part, when the content is an array."""
+        if isinstance(self.content, list):
+            for i, part in enumerate(self.content):
+                yield self.content_path + (i,), part
+
+
+# the fields that play a role in the formats without messages
+_FIELD_ROLES = {
+    "prompt_completion": (("prompt", "user"), ("completion", "assistant")),
+    "text": (("text", None),),
+    "alpaca": (("instruction", "user"), ("input", "user"), ("output", "assistant")),
+}
+
+
 @dataclass(slots=True)
 class Example:
     obj: dict
@@ -46,6 +83,7 @@ class Example:
     tokens: Any = None  # ExampleTokens when a tokenizer is configured
     _conversations: list | None = None
     _messages: list | None = None
+    _turns: list | None = None
 
     def conversations(self) -> list[tuple[tuple, list]]:
         """(path, messages) for each message list that rules about messages should read."""
@@ -73,6 +111,30 @@ class Example:
             self._messages = [(path + (i,), m) for path, msgs in self.conversations()
                               for i, m in enumerate(msgs) if isinstance(m, dict)]
         return self._messages
+
+    def turns(self) -> list[Turn]:
+        """Every turn the example carries, in every format: its messages (chat, preference input
+        and outputs), `prompt` and `completion`, `text`, Alpaca's fields, ShareGPT's turns. The
+        one walk for rules that read a turn's role and content whatever the format."""
+        if self._turns is None:
+            self._turns = list(self._find_turns())
+        return self._turns
+
+    def _find_turns(self) -> Iterator[Turn]:
+        o, fmt = self.obj, self.format
+        if fmt in ("chat", "preference"):
+            for path, m in self.messages():
+                role = m.get("role")
+                yield Turn(path, role if isinstance(role, str) else None, m.get("content"), path + ("content",), m)
+        elif fmt in _FIELD_ROLES:
+            for key, role in _FIELD_ROLES[fmt]:
+                if key in o:
+                    yield Turn((), role, o[key], (key,), None)
+        elif fmt == "sharegpt" and isinstance(o.get("conversations"), list):
+            for i, t in enumerate(o["conversations"]):
+                if isinstance(t, dict):
+                    path = ("conversations", i)
+                    yield Turn(path, SHAREGPT_ROLES.get(t.get("from")), t.get("value"), path + ("value",), None)
 
     @property
     def chat(self) -> list:

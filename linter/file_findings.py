@@ -20,9 +20,10 @@ from .source import FileProblem, SourceLine
 
 def finding(path: str, line: int, col: int, end_col: int, code: str, message: str, settings: Settings, *,
             severity: Severity | None = None, fix: Fix | None = None, related: tuple[Related, ...] = ()) -> Finding:
-    """A finding on one line, columns 1-based (`end_col` exclusive), its severity the rule's
-    (or `severity`) as the settings adjust it."""
-    sev = settings.severity_of(code, severity or REGISTRY[code].severity)
+    """A finding on one line, columns 1-based (`end_col` exclusive), its severity the
+    violation's (`severity`), else the profile's for the rule, else the rule's; as the user's
+    settings adjust it."""
+    sev = settings.severity_of(code, severity or settings.default_severity(code, REGISTRY[code].severity))
     return Finding(path, line, col, line, max(end_col, col + 1), code, REGISTRY[code].name, sev, message, fix,
                    related)
 

@@ -46,6 +46,12 @@ class Settings:
     def enabled_rules(self) -> list[Rule]:
         return [r for r in all_rules() if self.enabled(r.code)]
 
+    def default_severity(self, code: str, rule_default: Severity) -> Severity:
+        """A rule's severity under the profile (a target may refuse what is a warning elsewhere),
+        before the user's `severity` settings."""
+        sev = get_profile(self.profile).severities.get(code)
+        return Severity(sev) if sev else rule_default
+
     def severity_of(self, code: str, default: Severity) -> Severity:
         best = None
         for prefix, sev in self.severity:

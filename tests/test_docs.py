@@ -12,6 +12,12 @@ def test_readme_rule_table_matches_the_registry():
     assert table in readme, "regenerate with `tunelint rules --format markdown`"
 
 
+def test_readme_profile_table_matches_the_profiles():
+    table = CliRunner().invoke(main, ["profiles", "--format", "markdown"]).output.strip()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert table in readme, "regenerate with `tunelint profiles --format markdown`"
+
+
 def test_readme_names_only_commands_that_exist():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for cmd in ("check", "rule", "rules", "profiles", "convert"):

@@ -463,16 +463,27 @@ def rules_cmd(fmt: str) -> None:
 
 
 @main.command("profiles")
-def profiles_cmd() -> None:
-    """Show each profile's limits and what it accepts."""
-    from tunelint.linter.profiles import PROFILES
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="Output format (markdown: the README's table).")
+def profiles_cmd(fmt: str) -> None:
+    """Show what each profile accepts, its limits and the sources they come from."""
+    from tunelint.linter.profiles import PROFILES, describe, sources_markdown
 
-    for p in PROFILES.values():
-        click.echo(f"{p.name}: {p.description}\n  max_tokens {p.max_tokens}, min_examples {p.min_examples}, "
-                   f"formats {', '.join(sorted(p.formats))}\n  roles {', '.join(sorted(p.roles))}; "
-                   f"weight {'yes' if p.allow_weight else 'no'}; images "
-                   f"{'up to ' + str(p.max_images_per_example) if p.allow_images else 'no'}; "
-                   f"last message not from the assistant: {p.last_message_not_assistant}\n")
+    rows = [describe(p) for p in PROFILES.values()]
+    if fmt == "markdown":
+        cols = [*rows[0], "sources"]
+        click.echo("| " + " | ".join(cols) + " |\n|" + " --- |" * len(cols))
+        for p, r in zip(PROFILES.values(), rows, strict=True):
+            cells = [f"`{v}`" if k == "profile" else v for k, v in r.items()] + [sources_markdown(p)]
+            click.echo("| " + " | ".join(cells) + " |")
+        return
+    for p, r in zip(PROFILES.values(), rows, strict=True):
+        click.echo(f"{p.name}: {p.description}")
+        for k, v in list(r.items())[1:]:
+            click.echo(f"  {k}: {v}")
+        for src in p.sources:
+            click.echo(f"  source: {src.what}: {src.where}")
+        click.echo()
 
 
 @main.command()

@@ -47,7 +47,7 @@ def last_message_not_assistant(ex: Example) -> Iterator[Violation]:
     """The conversation does not end with an assistant message.
 
     **Why is this bad?** Turns after the last assistant message are never trained on. Mistral
-    rejects such examples (error under the `mistral` profile); elsewhere it is usually a
+    rejects such examples (an error under the `mistral` profile); elsewhere it is usually a
     truncated conversation or a missing answer.
     """
     msgs = ex.chat
@@ -56,7 +56,7 @@ def last_message_not_assistant(ex: Example) -> Iterator[Violation]:
     last = msgs[-1]
     if last.get("role") != "assistant" and any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
         yield Violation(f"the conversation ends with a {last.get('role')!r} message, which is never trained on",
-                        ("messages", len(msgs) - 1), severity=Severity(ex.profile.last_message_not_assistant))
+                        ("messages", len(msgs) - 1))
 
 
 @rule("TL203", "system-not-first", "warning", formats={"chat", "preference"})
@@ -87,6 +87,8 @@ def consecutive_same_role(ex: Example) -> Iterator[Violation]:
     raise an error; others merge the turns. Usually a turn was lost, or one message was split.
     Consecutive tool messages (answers to parallel calls) are fine, and so is an assistant
     message with tool calls followed by another assistant message after the tool answers.
+    An error under the `together` profile, whose check refuses it ("conversation roles must
+    alternate"); Mistral and OpenAI accept it.
     """
     msgs = ex.chat
     prev, prev_calls = None, False
@@ -157,3 +159,45 @@ def no_user_message(ex: Example) -> Iterator[Violation]:
         first = roles.index("assistant")
         if not any(r in ("user", "tool", "function") for r in roles[:first]):
             yield Violation("no user message before the first assistant answer", ("messages", first))
+
+
+@rule("TL208", "mixed-content-forms", "error", formats={"chat", "preference"})
+def mixed_content_forms(ex: Example) -> Iterator[Violation]:
+    """Some messages of one conversation have string content and others an array of parts,
+    under a profile that refuses the mix (Together: "Messages in the conversation must be
+    either all in multimodal or all in text-only format"). An array of text parts counts as an
+    array. Other profiles accept the mix, and this rule says nothing there.
+
+    **Fix:** write every message's content as an array of parts, e.g.
+    `[{"type": "text", "text": "..."}]`.
+    """
+    if ex.profile.mixed_content:
+        return
+    for path, msgs in ex.conversations():
+        first = None
+        for i, m in enumerate(msgs):
+            if not isinstance(m, dict) or not isinstance(m.get("content"), (str, list)):
+                continue
+            is_list = isinstance(m["content"], list)
+            if first is None:
+                first = (i, is_list)
+            elif is_list != first[1]:
+                kinds = ("an array of parts", "a string") if first[1] else ("a string", "an array of parts")
+                yield Violation(f"message {i}'s content is {kinds[1]}, message {first[0]}'s is {kinds[0]}: the "
+                                f"{ex.profile.name} profile takes one form per conversation", path + (i, "content"))
+                break
+
+
+@rule("TL209", "multiple-system-messages", "error", formats={"chat", "preference"})
+def multiple_system_messages(ex: Example) -> Iterator[Violation]:
+    """More than one system message in a conversation, under a profile that allows one (Mistral:
+    "Multiple messages with role 'system' encountered. Only one is allowed."). Other profiles
+    accept several, and this rule says nothing there.
+    """
+    if not ex.profile.single_system:
+        return
+    for path, msgs in ex.conversations():
+        systems = [i for i, m in enumerate(msgs) if isinstance(m, dict) and m.get("role") == "system"]
+        for i in systems[1:]:
+            yield Violation(f"a second system message (the first is message {systems[0]}); the "
+                            f"{ex.profile.name} profile allows one", path + (i, "role"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..example import Example, text_parts
+from ..example import Example
 from ..registry import rule
 from ..violation import ReplaceValue, Violation
 
@@ -26,6 +26,18 @@ PLACEHOLDER_RE = re.compile(r"lorem ipsum dolor|\[(?:INSERT|TODO|PLACEHOLDER)\b[
 # An unrendered template variable, when it is the whole text ("{{answer}}"); inside longer text
 # it is more often a Jinja or Handlebars example than a failed render.
 TEMPLATE_VAR_RE = re.compile(r"^\{\{?\s*[A-Za-z_][A-Za-z0-9_.]*\s*\}\}?$")
+
+
+# the formats with an answer: a turn the model learns to write (a message, `completion`, `output`)
+ANSWER_FORMATS = frozenset({"chat", "preference", "prompt_completion", "alpaca", "sharegpt"})
+
+
+def _text(turn) -> str:
+    """How a finding names the turn's text: by its role ("assistant text"), or by its field
+    ("`completion`", "`text`")."""
+    if turn.message is None and turn.path == ():
+        return f"`{turn.content_path[0]}`"
+    return f"{turn.role or 'message'} text"
 
 
 def _has_control_chars(text: str) -> bool:
@@ -51,73 +63,72 @@ def _role_marker(text: str) -> str | None:
     return None
 
 
-@rule("TL601", "template-tokens-in-text", "warning", formats={"chat", "preference"})
+@rule("TL601", "template-tokens-in-text", "warning")
 def template_tokens_in_text(ex: Example) -> Iterator[Violation]:
-    """Chat-template control tokens inside message text: `<|im_start|>`, `<|eot_id|>`,
+    """Chat-template control tokens inside the text of a message or field: `<|im_start|>`, `<|eot_id|>`,
     `[INST]`, `<<SYS>>`, `<start_of_turn>` and the like.
 
     **Why is this bad?** The text was already rendered with a template and is about to be
     rendered again. Tokenizers may turn the string into the real special token, so the model
     learns to end turns, or start fake ones, in the middle of an answer.
     """
-    for path, m in ex.messages():
-        for rel, text in text_parts(m):
+    for turn in ex.turns():
+        for at, text in turn.texts():
             hit = _has_control_chars(text) and CONTROL_TOKEN_RE.search(text)
             if hit:
-                yield Violation(f"chat-template token {hit.group()!r} inside {m.get('role', 'message')} text",
-                                path + rel)
+                yield Violation(f"chat-template token {hit.group()!r} inside {_text(turn)}", at)
 
 
-@rule("TL602", "role-markers-in-text", "warning", formats={"chat", "preference"})
+@rule("TL602", "role-markers-in-text", "warning")
 def role_markers_in_text(ex: Example) -> Iterator[Violation]:
-    """A line inside message text starts with a role marker such as `User:` or `Assistant:`.
+    """A line inside the text of a message or field starts with a role marker such as `User:` or `Assistant:`.
 
     **Why is this bad?** Several turns were pasted into one message (a transcript flattened
     into a string): the model learns to write both sides of the conversation.
     """
-    for path, m in ex.messages():
-        for rel, text in text_parts(m):
+    for turn in ex.turns():
+        for at, text in turn.texts():
             hit = _role_marker(text)
             if hit:
-                yield Violation(f"{m.get('role', 'message')} text contains a role marker {hit.strip()!r} "
-                                "at the start of a line", path + rel)
+                yield Violation(f"{_text(turn)} contains a role marker {hit.strip()!r} at the start of a line", at)
 
 
-@rule("TL603", "assistant-whitespace", "warning", formats={"chat", "preference"}, fixable=True)
+@rule("TL603", "assistant-whitespace", "warning", formats=ANSWER_FORMATS, fixable=True)
 def assistant_whitespace(ex: Example) -> Iterator[Violation]:
-    """Assistant text starts or ends with whitespace (spaces, newlines).
+    """Assistant text (a completion, an output) starts or ends with whitespace (spaces,
+    newlines).
 
     **Why is this bad?** The model learns to emit it: answers that begin with a blank line or end
     with trailing spaces, and a weaker end-of-turn signal.
 
     **Fix safety:** stripping is safe for answers; it is what the data almost always meant.
     """
-    for path, m in ex.messages():
-        if m.get("role") != "assistant":
+    for turn in ex.turns():
+        c = turn.content
+        if turn.role != "assistant" or not isinstance(c, str) or not c.strip() or c == c.strip():
             continue
-        c = m.get("content")
-        if isinstance(c, str) and c.strip() and c != c.strip():
-            where = ("leading and trailing" if c != c.lstrip() and c != c.rstrip()
-                     else ("leading" if c != c.lstrip() else "trailing"))
-            yield Violation(f"{where} whitespace in assistant content", path + ("content",),
-                            fix=ReplaceValue(path + ("content",), c.strip(), "Strip whitespace from assistant content"))
+        where = ("leading and trailing" if c != c.lstrip() and c != c.rstrip()
+                 else ("leading" if c != c.lstrip() else "trailing"))
+        what = "assistant content" if turn.message is not None else f"`{turn.content_path[-1]}`"
+        yield Violation(f"{where} whitespace in {what}", turn.content_path,
+                        fix=ReplaceValue(turn.content_path, c.strip(), f"Strip whitespace from {what}"))
 
 
-@rule("TL604", "placeholder-text", "warning", formats={"chat", "preference"})
+@rule("TL604", "placeholder-text", "warning")
 def placeholder_text(ex: Example) -> Iterator[Violation]:
-    """A message's text is a placeholder: `TODO`, `TBD`, `N/A`, `...`, lorem ipsum, an
+    """A message's (or a field's) text is a placeholder: `TODO`, `TBD`, `N/A`, `...`, lorem ipsum, an
     unrendered template variable like `{{answer}}` or `[INSERT ...]`.
 
     **Why is this bad?** A generation or templating step failed and the placeholder is about to
     be taught as the answer.
     """
-    for path, m in ex.messages():
-        for rel, text in text_parts(m):
+    for turn in ex.turns():
+        for at, text in turn.texts():
             # a whole-text placeholder is short (stripping a long text only to measure it costs)
             t = text.strip() if len(text) <= 40 or text[0].isspace() or text[-1].isspace() else text
             if len(t) <= 40 and (t.lower() in PLACEHOLDER_WHOLE or TEMPLATE_VAR_RE.match(t)):
-                yield Violation(f"{m.get('role', 'message')} text is a placeholder: {t!r}", path + rel)
+                yield Violation(f"{_text(turn)} is a placeholder: {t!r}", at)
                 continue
             hit = ("[" in text or "psum" in text or "PSUM" in text) and PLACEHOLDER_RE.search(text)
             if hit:
-                yield Violation(f"{m.get('role', 'message')} text contains a placeholder {hit.group()!r}", path + rel)
+                yield Violation(f"{_text(turn)} contains a placeholder {hit.group()!r}", at)

@@ -40,7 +40,7 @@ def validator_for(schema: object):
 def declared_functions(ex: Example) -> dict[str, dict] | None:
     """Function name → parameters schema, from `tools` (or legacy `functions`); None if the
     example declares no tools at all."""
-    tools = ex.obj.get("tools")
+    _, tools = tools_of(ex)
     funcs = ex.obj.get("functions")
     if tools is None and funcs is None:
         return None
@@ -53,6 +53,15 @@ def declared_functions(ex: Example) -> dict[str, dict] | None:
         if isinstance(fn, dict) and isinstance(fn.get("name"), str):
             out[fn["name"]] = fn.get("parameters")
     return out
+
+
+def tools_of(ex: Example) -> tuple[tuple, object]:
+    """(path, value) of the example's `tools`: on the example, or in a preference record's
+    `input` (where OpenAI's and Together's preference formats put them)."""
+    if ex.format == "preference":
+        inp = ex.obj.get("input")
+        return ("input", "tools"), inp.get("tools") if isinstance(inp, dict) else None
+    return ("tools",), ex.obj.get("tools")
 
 
 def tool_calls(ex: Example) -> Iterator[tuple[tuple, dict]]:
@@ -69,20 +78,22 @@ def tool_calls(ex: Example) -> Iterator[tuple[tuple, dict]]:
 def invalid_tool_definition(ex: Example) -> Iterator[Violation]:
     """A `tools` entry is malformed: it must be `{"type": "function", "function": {"name": ...,
     "parameters": <JSON Schema>}}` with a name of letters, digits, `_` or `-` (at most 64), and
-    `parameters` a valid JSON Schema (checked with jsonschema).
+    `parameters` a valid JSON Schema (checked with jsonschema). Mistral also requires a
+    `description` and `parameters` on every function.
 
     **Why is this bad?** Uploads reject invalid tool definitions, and a broken schema cannot
     constrain the arguments the model learns to write.
     """
-    tools = ex.obj.get("tools")
+    at, tools = tools_of(ex)
     if tools is None:
         return
     if not isinstance(tools, list):
-        yield Violation("`tools` must be an array", ("tools",))
+        yield Violation("`tools` must be an array", at)
         return
     seen: set[str] = set()
+    described = ex.profile.tool_descriptions
     for i, t in enumerate(tools):
-        p = ("tools", i)
+        p = at + (i,)
         if not isinstance(t, dict):
             yield Violation("a tool must be an object", p)
             continue
@@ -100,6 +111,11 @@ def invalid_tool_definition(ex: Example) -> Iterator[Violation]:
             yield Violation(f"function {name!r} is declared twice", p + ("function", "name"))
         else:
             seen.add(name)
+        for key in ("description", "parameters") if described else ():
+            if key not in fn:
+                yield Violation(f"tool has no `{key}`: the {ex.profile.name} profile requires one"
+                                + (" (an empty object when there are none)" if key == "parameters" else ""),
+                                p + ("function",))
         params = fn.get("parameters")
         if params is not None:
             if not isinstance(params, dict):
@@ -145,13 +161,25 @@ def _dangling_refs(schema: object, node: object) -> Iterator[str]:
 def malformed_tool_call(ex: Example) -> Iterator[Violation]:
     """A `tool_calls` entry lacks `id`, `type: "function"`, `function.name` or a string
     `function.arguments`, or `tool_calls` is not an array, or appears on a non-assistant message.
+    Under the `mistral` profile, call ids and `tool_call_id`s must be exactly 9 letters or digits,
+    and an assistant message has either content or tool calls, not both.
 
     **Why is this bad?** The chat template cannot render the call and the upload is rejected.
     """
+    id_re = ex.profile.tool_call_id
+    name = ex.profile.name
     for path, m in ex.messages():
+        tid = m.get("tool_call_id")
+        if id_re and m.get("role") == "tool" and isinstance(tid, str) and not re.match(id_re, tid):
+            yield Violation(f"tool_call_id {tid!r} must be {ex.profile.tool_call_id_words} under the {name} profile",
+                            path + ("tool_call_id",))
         if "tool_calls" not in m:
             continue
         calls = m["tool_calls"]
+        if (not ex.profile.tool_calls_with_content and m.get("role") == "assistant" and calls
+                and isinstance(m.get("content"), (str, list)) and m["content"]):
+            yield Violation(f"an assistant message has content or tool calls under the {name} profile, not both",
+                            path + ("content",))
         if m.get("role") != "assistant":
             yield Violation("only assistant messages make tool calls", path + ("tool_calls",), part="key")
         if not isinstance(calls, list):
@@ -164,6 +192,9 @@ def malformed_tool_call(ex: Example) -> Iterator[Violation]:
                 continue
             if not isinstance(c.get("id"), str) or not c.get("id"):
                 yield Violation("tool call has no `id`", p + ("id",) if "id" in c else p)
+            elif id_re and not re.match(id_re, c["id"]):
+                yield Violation(f"tool call id {c['id']!r} must be {ex.profile.tool_call_id_words} under the {name} "
+                                "profile", p + ("id",))
             if c.get("type", "function") != "function":
                 yield Violation(f"tool call type {c.get('type')!r} is not 'function'", p + ("type",))
             elif "type" not in c:
@@ -261,6 +292,8 @@ def tool_arguments_schema(ex: Example) -> Iterator[Violation]:
 @rule("TL305", "undeclared-function", "error", formats={"chat", "preference"}, needs="tools")
 def undeclared_function(ex: Example) -> Iterator[Violation]:
     """A tool call names a function that the example's `tools` do not declare.
+    Mistral's docs require it ("The `tools` key must include definitions of all tools used");
+    its validator does not check it, and tunelint follows the docs.
 
     **Why is this bad?** The model learns to call functions it was never shown, i.e. to
     hallucinate tools. Without any `tools` the model cannot learn when a tool applies
@@ -315,6 +348,8 @@ def orphan_tool_message(ex: Example) -> Iterator[Violation]:
     matches no call made before it.
 
     **Why is this bad?** The template cannot attach the answer to a call; OpenAI rejects it.
+    Mistral's docs require it ("must match the `id` of at least one of the previous assistant
+    messages"), though its validator does not check it: tunelint follows the docs.
     """
     for path, msgs in ex.conversations():
         calls: dict[str, tuple] = {}
@@ -334,7 +369,7 @@ def orphan_tool_message(ex: Example) -> Iterator[Violation]:
                                 path + (i, "tool_call_id"))
 
 
-@rule("TL308", "unanswered-tool-call", "error", formats={"chat"}, needs="tools")
+@rule("TL308", "unanswered-tool-call", "error", formats={"chat", "preference"}, needs="tools")
 def unanswered_tool_call(ex: Example) -> Iterator[Violation]:
     """A tool call gets no tool message answering it before the conversation moves on, or a
     call is answered twice.
@@ -343,23 +378,21 @@ def unanswered_tool_call(ex: Example) -> Iterator[Violation]:
     the result, or templates reject the conversation. A call in the very last message is fine
     (the example teaches when to call).
     """
-    msgs = ex.chat
-    for i, m in enumerate(msgs):
-        if not isinstance(m, dict) or not isinstance(m.get("tool_calls"), list):
-            continue
-        ids = {c["id"]: j for j, c in enumerate(m["tool_calls"])
-               if isinstance(c, dict) and isinstance(c.get("id"), str)}
-        if i == len(msgs) - 1:
-            continue
-        answered: dict[str, int] = {}
-        k = i + 1
-        while k < len(msgs) and isinstance(msgs[k], dict) and msgs[k].get("role") == "tool":
-            tid = msgs[k].get("tool_call_id")
-            if tid in answered:
-                yield Violation(f"tool call {tid!r} is answered twice", ("messages", k, "tool_call_id"))
-            answered[tid] = k
-            k += 1
-        for cid, j in ids.items():
-            if cid not in answered:
-                yield Violation(f"tool call {cid!r} gets no tool answer before the next turn",
-                                ("messages", i, "tool_calls", j, "id"))
+    for path, msgs in ex.conversations():
+        for i, m in enumerate(msgs):
+            if not isinstance(m, dict) or not isinstance(m.get("tool_calls"), list) or i == len(msgs) - 1:
+                continue
+            ids = {c["id"]: j for j, c in enumerate(m["tool_calls"])
+                   if isinstance(c, dict) and isinstance(c.get("id"), str)}
+            answered: dict[str, int] = {}
+            k = i + 1
+            while k < len(msgs) and isinstance(msgs[k], dict) and msgs[k].get("role") == "tool":
+                tid = msgs[k].get("tool_call_id")
+                if tid in answered:
+                    yield Violation(f"tool call {tid!r} is answered twice", path + (k, "tool_call_id"))
+                answered[tid] = k
+                k += 1
+            for cid, j in ids.items():
+                if cid not in answered:
+                    yield Violation(f"tool call {cid!r} gets no tool answer before the next turn",
+                                    path + (i, "tool_calls", j, "id"))

@@ -22,6 +22,7 @@ from ._lint import (
 )
 
 MISTRAL = Settings(tokenizer=None, profile="mistral")
+TOGETHER = Settings(tokenizer=None, profile="together")
 
 
 def preference(inp: list, preferred: list, non_preferred: list) -> str:
@@ -222,3 +223,46 @@ def test_tool_call_made_from_the_system_prompt_alone_is_no_user_message():
 def test_user_turn_before_a_tool_call_is_not_no_user_message():
     none(chat(system(), user(), assistant(None, tool_calls=[call()]), tool_answer(), assistant("18 °C.")),
          "TL207")
+
+
+# -- TL208 mixed-content-forms -----------------------------------------------------------------
+
+
+def parts(t: str) -> list[dict]:
+    return [{"type": "text", "text": t}]
+
+
+def test_string_system_and_array_user_are_mixed_content_forms_under_together_at_the_second_content():
+    content = parts("What is the capital of France?")
+    line = chat(system(), user(content), assistant(parts("Paris.")))
+    f = one(line, "TL208", TOGETHER)
+    assert_at(f, 1, span(line, dumps(content)))
+    assert "message 1" in f.message and "together profile" in f.message
+
+
+def test_all_array_contents_are_not_mixed_content_forms():
+    line = chat(system(parts("You are a geography tutor.")), user(parts("Capital of France?")),
+                assistant(parts("Paris.")))
+    none(line, "TL208", TOGETHER)
+
+
+def test_mixed_content_forms_are_accepted_under_openai():
+    none(chat(system(), user(parts("Capital of France?")), assistant()), "TL208")
+
+
+# -- TL209 multiple-system-messages ------------------------------------------------------------
+
+
+def test_two_system_messages_are_multiple_system_messages_under_mistral_at_the_second_role():
+    line = chat(system(), system("Be brief."), user(), assistant())
+    f = one(line, "TL209", MISTRAL)
+    assert_at(f, 1, span(line, '"system"', nth=1))
+    assert "mistral profile" in f.message
+
+
+def test_two_system_messages_are_accepted_under_openai():
+    none(chat(system(), system("Be brief."), user(), assistant()), "TL209")
+
+
+def test_one_system_message_is_fine_under_mistral():
+    none(chat(system(), user(), assistant()), "TL209", MISTRAL)

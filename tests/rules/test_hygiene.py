@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tunelint.linter.settings import Settings
+
 from ._lint import (
     assert_at,
     assistant,
@@ -19,6 +21,8 @@ from ._lint import (
     span,
     user,
 )
+
+TOGETHER = Settings(tokenizer=None, profile="together")
 
 
 def text_part(t: str) -> dict:
@@ -54,6 +58,14 @@ def test_inst_token_in_a_text_part_is_template_token_at_the_part_text():
 ])
 def test_look_alike_text_is_not_a_template_token(content):
     none(chat(user(content), assistant()), "TL601")
+
+
+def test_template_token_in_a_text_example_is_template_token_at_the_text():
+    text = "<|im_start|>user\nWhat is the capital of France?"
+    line = dumps({"text": text})
+    f = one(line, "TL601", TOGETHER)
+    assert_at(f, 1, span(line, json.dumps(text)))
+    assert "`text`" in f.message
 
 
 # -- TL602 role-markers-in-text ----------------------------------------------------------------
@@ -142,6 +154,20 @@ def test_inner_whitespace_and_whitespace_only_assistant_text_are_not_assistant_w
     line = chat(user(), assistant("  "))
     none(line, "TL603")  # TL205 reports it
     assert findings(line, "TL205")
+
+
+def test_whitespace_around_a_completion_is_reported_and_fix_strips_it():
+    line = dumps({"prompt": "Capital of France?", "completion": " Paris.\n"})
+    f = one(line, "TL603", TOGETHER)
+    assert_at(f, 1, span(line, '" Paris.\\n"'))
+    assert "`completion`" in f.message
+    after = fixed(line, f)
+    assert parses(after)[0] == {"prompt": "Capital of France?", "completion": "Paris."}
+    assert not findings(after, "TL603", TOGETHER)
+
+
+def test_whitespace_around_a_prompt_is_not_assistant_whitespace():
+    none(dumps({"prompt": " Capital of France?\n", "completion": "Paris."}), "TL603", TOGETHER)
 
 
 # -- TL604 placeholder-text --------------------------------------------------------------------

@@ -9,6 +9,7 @@ from tunelint.linter.settings import Settings
 from ._lint import assert_at, assistant, chat, dumps, none, one, span, user
 
 HF = Settings(tokenizer=None, profile="hf")
+TOGETHER = Settings(tokenizer=None, profile="together")
 MISTRAL = Settings(tokenizer=None, profile="mistral")
 PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
        "AAAABJRU5ErkJggg==")
@@ -117,9 +118,17 @@ def test_image_under_a_profile_without_vision_is_not_allowed():
     assert "mistral profile" in f.message
 
 
-def test_image_in_a_user_message_is_allowed_under_openai_and_hf():
+def test_image_under_the_hf_profile_is_not_allowed():
+    part = image()
+    line = with_parts(part)
+    f = one(line, "TL403", HF)
+    assert_at(f, 1, span(line, dumps(part)))
+    assert "hf profile" in f.message
+
+
+def test_image_in_a_user_message_is_allowed_under_openai_and_together():
     none(with_parts(image()), "TL403")
-    none(with_parts(image()), "TL403", HF)
+    none(with_parts(image(PNG)), "TL403", TOGETHER)
 
 
 # -- TL404 too-many-images ---------------------------------------------------------------------
@@ -130,22 +139,47 @@ def images(n: int) -> list[dict]:
 
 
 def test_more_images_than_the_profile_allows_is_reported_at_the_first_one_over():
-    line = chat(user(images(17)), assistant("17 cats."))
-    f = one(line, "TL404", HF)
-    assert_at(f, 1, span(line, dumps(image("https://example.com/16.png"))))
-    assert "17 images" in f.message and "allows 16" in f.message
+    line = chat(user(images(11)), assistant("11 cats."))
+    f = one(line, "TL404")
+    assert_at(f, 1, span(line, dumps(image("https://example.com/10.png"))))
+    assert "11 images" in f.message and "allows 10" in f.message
 
 
 def test_images_are_counted_across_messages():
-    line = chat(user(images(10)), assistant("Ten."), user(images(7)), assistant("Seven."))
-    assert one(line, "TL404", HF).message.startswith("17 images")
-
-
-def test_openai_allows_64_images():
-    line = chat(user(images(65)), assistant("Many cats."))
-    assert_at(one(line, "TL404"), 1, span(line, dumps(image("https://example.com/64.png"))))
-    none(chat(user(images(64)), assistant("Many cats.")), "TL404")
+    line = chat(user(images(6)), assistant("Six."), user(images(5)), assistant("Five."))
+    f = one(line, "TL404")
+    assert f.message.startswith("11 images")
+    assert_at(f, 1, span(line, dumps(image("https://example.com/4.png")), after='"Six."'))
 
 
 def test_images_at_the_profile_limit_are_not_too_many():
-    none(chat(user(images(16)), assistant("16 cats.")), "TL404", HF)
+    none(chat(user(images(10)), assistant("10 cats.")), "TL404")
+
+
+# -- TL405 image-too-large ---------------------------------------------------------------------
+
+TEN_MB = 10 * 1024 * 1024
+# a 10 MB image is a 13.3 MB line: over the default max_line_bytes (4 MiB), which skips it (TL014)
+BIG_LINES = Settings(tokenizer=None, max_line_bytes=32 * 1024 * 1024)
+
+
+def data_url(decoded_bytes: int) -> str:
+    """A PNG data URL whose base64 payload decodes to `decoded_bytes` (a multiple of 3)."""
+    assert decoded_bytes % 3 == 0
+    return "data:image/png;base64," + "A" * (decoded_bytes // 3 * 4)
+
+
+def test_data_url_over_10_mb_is_image_too_large_at_the_url():
+    url = data_url(TEN_MB + 2)
+    line = with_parts(image(url))
+    f = one(line, "TL405", BIG_LINES)
+    assert_at(f, 1, span(line, f'"{url}"'))
+    assert "allows 10 MB" in f.message
+
+
+def test_data_url_just_under_10_mb_is_not_too_large():
+    none(with_parts(image(data_url(TEN_MB - 1))), "TL405", BIG_LINES)
+
+
+def test_image_given_by_https_url_is_never_size_checked():
+    none(with_parts(image("https://example.com/huge-" + "x" * 100 + ".png")), "TL405", BIG_LINES)

@@ -134,8 +134,16 @@ def test_developer_role_is_invalid_under_the_mistral_profile():
     assert "mistral profile" in f.message
 
 
-def test_developer_role_is_valid_under_the_openai_profile():
-    none(chat({"role": "developer", "content": "Be brief."}, user(), assistant()), "TL104")
+def test_developer_role_is_invalid_under_the_openai_profile():
+    # OpenAI's SFT and DPO schemas do not list developer (only reinforcement fine-tuning does)
+    line = chat({"role": "developer", "content": "Be brief."}, user(), assistant())
+    f = one(line, "TL104")
+    assert_at(f, 1, span(line, '"developer"'))
+    assert "openai profile" in f.message
+
+
+def test_developer_role_is_valid_under_the_hf_profile():
+    none(chat({"role": "developer", "content": "Be brief."}, user(), assistant()), "TL104", HF)
 
 
 # -- TL105 invalid-content ---------------------------------------------------------------------
@@ -169,6 +177,19 @@ def test_null_assistant_content_with_tool_calls_and_content_parts_are_valid_cont
     none(line, "TL105")
 
 
+def test_assistant_content_as_an_array_is_invalid_content_under_mistral():
+    parts = [{"type": "text", "text": "Paris."}]
+    line = chat(user(), assistant(parts))
+    f = one(line, "TL105", MISTRAL)
+    assert_at(f, 1, span(line, dumps(parts)))
+    assert "mistral profile" in f.message
+    none(line, "TL105")
+
+
+def test_user_content_as_an_array_is_valid_content_under_mistral():
+    none(chat(user([{"type": "text", "text": "Hi"}]), assistant()), "TL105", MISTRAL)
+
+
 # -- TL106 unknown-key -------------------------------------------------------------------------
 
 
@@ -197,6 +218,46 @@ def test_known_keys_are_not_unknown_keys():
                 {"role": "tool", "tool_call_id": "c1", "content": "ok"}, assistant(weight=1),
                 tools=[{"type": "function", "function": {"name": "f"}}], parallel_tool_calls=False)
     none(line, "TL106")
+
+
+def test_unknown_key_on_a_prompt_completion_example_is_an_error_under_together():
+    line = dumps({"prompt": "Capital of France?", "completion": "Paris.", "source": "web"})
+    f = one(line, "TL106", TOGETHER)
+    assert_at(f, 1, key_span(line, "source"))
+    assert f.severity.value == "error"
+
+
+def test_unknown_key_on_a_text_example_is_an_error_under_together():
+    line = dumps({"text": "Paris is the capital of France.", "id": 7})
+    f = one(line, "TL106", TOGETHER)
+    assert_at(f, 1, key_span(line, "id"))
+    assert f.severity.value == "error"
+
+
+def test_unknown_key_on_a_message_is_a_warning_under_together():
+    line = chat(user(), assistant(source="web"))
+    f = one(line, "TL106", TOGETHER)
+    assert_at(f, 1, key_span(line, "source"))
+    assert f.severity.value == "warning"
+
+
+def test_tool_call_id_on_a_user_message_is_unknown_key():
+    line = chat(user(tool_call_id="call_1"), assistant())
+    f = one(line, "TL106")
+    assert_at(f, 1, key_span(line, "tool_call_id"))
+    assert "user message" in f.message
+
+
+def test_unknown_key_in_preference_input_is_unknown_key():
+    line = preference(input={"messages": [user()], "source": "web"})
+    f = one(line, "TL106")
+    assert_at(f, 1, key_span(line, "source"))
+    assert "`input`" in f.message and f.severity.value == "warning"
+    assert one(line, "TL106", TOGETHER).severity.value == "error"
+
+
+def test_tools_in_preference_input_are_not_unknown_keys():
+    none(preference(input={"messages": [user()], "tools": []}), "TL106", TOGETHER)
 
 
 def test_example_keys_are_not_reported_when_the_profile_rejects_the_format():
@@ -268,6 +329,51 @@ def test_invalid_weight_span_counts_code_points_after_unescaped_non_ascii_text()
 @pytest.mark.parametrize("w", [0, 1])
 def test_assistant_weight_zero_or_one_is_valid_weight(w):
     none(chat(user(), assistant("Lyon.", weight=0), user(), assistant(weight=w)), "TL108")
+
+
+def test_weight_on_a_user_message_is_valid_under_together():
+    none(chat(user(weight=0), assistant(weight=1)), "TL108", TOGETHER)
+
+
+@pytest.mark.parametrize("settings", [FAST, TOGETHER], ids=["openai", "together"])
+def test_float_weight_is_invalid_weight_under_openai_and_together(settings):
+    line = chat(user(), assistant(weight=1.0))
+    f = one(line, "TL108", settings)
+    assert_at(f, 1, span(line, "1.0"))
+    assert "integer" in f.message
+
+
+@pytest.mark.parametrize("settings", [MISTRAL, HF], ids=["mistral", "hf"])
+def test_float_weight_is_valid_weight_under_mistral_and_hf(settings):
+    none(chat(user(), assistant(weight=1.0)), "TL108", settings)
+
+
+def test_weight_in_a_preferred_output_is_invalid_weight_under_openai():
+    line = preference(preferred_output=[assistant(weight=1)])
+    f = one(line, "TL108")
+    assert_at(f, 1, key_span(line, "weight"))
+    assert "preferred_output" in f.message
+
+
+def test_weight_in_a_preferred_output_is_valid_under_together():
+    none(preference(preferred_output=[assistant(weight=1)]), "TL108", TOGETHER)
+
+
+def test_non_zero_weight_on_a_message_with_an_image_is_invalid_weight_under_together():
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="}}
+    text = {"type": "text", "text": "What is this?"}
+    line = chat(user([text, image], weight=1), assistant([{"type": "text", "text": "A cat."}]))
+    f = one(line, "TL108", TOGETHER)
+    assert_at(f, 1, span(line, "1", after='"weight": '))
+    assert "images" in f.message
+    none(line.replace('"weight": 1', '"weight": 0'), "TL108", TOGETHER)
+
+
+def test_weight_inside_preference_input_messages_is_checked():
+    line = preference(input={"messages": [user(weight=1)]})
+    f = one(line, "TL108")
+    assert_at(f, 1, key_span(line, "weight"))
+    assert "'user'" in f.message
 
 
 # -- TL109 format-not-supported ----------------------------------------------------------------

@@ -142,3 +142,13 @@ def test_long_tool_answer_after_the_last_trained_turn_does_not_truncate_it():
 
 def test_token_rules_are_quiet_without_tokenizer():
     none(chat(*MSGS), "TL703", FAST)
+
+
+def test_limit_inside_a_completion_is_answer_truncated_at_the_completion():
+    prompt, completion = "Capital of France?", "Paris is the capital and largest city of France."
+    c = make_counter("o200k_base").count_messages([user(prompt), assistant(completion)])
+    line = dumps({"prompt": prompt, "completion": completion})
+    f = one(line, "TL703", limit(c.last_assistant_start + 2, profile="together"))
+    assert_at(f, 1, span(line, json.dumps(completion)))
+    assert f"2 of {c.last_assistant_end - c.last_assistant_start} tokens kept" in f.message
+    none(line, "TL703", limit(c.last_assistant_end, profile="together"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
+from tunelint.linter.settings import Settings
+
 from ._lint import (
     WEATHER_TOOL,
     assert_at,
@@ -23,6 +25,8 @@ from ._lint import (
     tool_chat,
     user,
 )
+
+MISTRAL = Settings(tokenizer=None, profile="mistral")
 
 
 def with_schema_change(**props) -> dict:
@@ -116,6 +120,16 @@ def test_well_formed_tool_definitions_are_valid():
     none(tool_chat(tools=[WEATHER_TOOL, bare]), "TL301")
 
 
+def test_tool_without_description_is_invalid_tool_definition_under_mistral():
+    tool = copy.deepcopy(WEATHER_TOOL)
+    del tool["function"]["description"]
+    line = tool_chat(call("abc123XYZ"), tools=[tool])
+    f = one(line, "TL301", MISTRAL)
+    assert_at(f, 1, span(line, dumps(tool["function"])))
+    assert "`description`" in f.message
+    none(line, "TL301")
+
+
 # -- TL302 malformed-tool-call -----------------------------------------------------------------
 
 
@@ -165,6 +179,29 @@ def test_tool_call_without_function_name_is_malformed_tool_call():
 
 def test_well_formed_tool_calls_are_not_malformed():
     none(tool_chat(call("call_1"), call("call_2", arguments='{"city": "Lyon"}')), "TL302")
+
+
+def test_tool_call_ids_not_of_9_letters_or_digits_are_malformed_under_mistral():
+    line = tool_chat(call("call_1"))
+    found = findings(line, "TL302", MISTRAL)
+    assert [(f.line, f.column, f.end_column) for f in found] == [
+        (1, *span(line, '"call_1"', after='"tool_calls"')),  # the call's id
+        (1, *span(line, '"call_1"', after='"tool_call_id"')),  # the tool answer's tool_call_id
+    ]
+    assert all("mistral profile" in f.message for f in found)
+
+
+def test_tool_call_ids_of_9_letters_or_digits_are_well_formed_under_mistral():
+    none(tool_chat(call("abc123XYZ")), "TL302", MISTRAL)
+
+
+def test_assistant_message_with_content_and_tool_calls_is_malformed_under_mistral_at_the_content():
+    line = chat(user("Weather in Paris?"), assistant("Let me check.", tool_calls=[call("abc123XYZ")]),
+                tool_answer("abc123XYZ"), assistant("It is 18 °C in Paris."), tools=[WEATHER_TOOL])
+    f = one(line, "TL302", MISTRAL)
+    assert_at(f, 1, span(line, '"Let me check."'))
+    assert "not both" in f.message
+    none(line, "TL302")
 
 
 # -- TL303 tool-arguments-not-json -------------------------------------------------------------
@@ -350,3 +387,16 @@ def test_call_id_from_a_preference_input_reused_in_an_output_is_duplicate_tool_c
                   "non_preferred_output": [assistant("I cannot tell.")], "tools": [WEATHER_TOOL]})
     f = one(line, "TL306")
     assert_at(f, 1, span(line, '"c"', nth=2))
+
+
+def test_tools_of_a_preference_record_are_read_from_its_input():
+    line = dumps({"input": {"messages": [user()], "tools": {"type": "function"}},
+                  "preferred_output": [assistant()], "non_preferred_output": [assistant("Lyon.")]})
+    assert_at(one(line, "TL301"), 1, span(line, '{"type": "function"}'))
+
+
+def test_unanswered_call_in_a_preference_input_is_unanswered_tool_call():
+    inp = [user("Weather in Paris?"), assistant(None, tool_calls=[call()]), user("Well?")]
+    line = dumps({"input": {"messages": inp, "tools": [WEATHER_TOOL]},
+                  "preferred_output": [assistant("18 °C.")], "non_preferred_output": [assistant("No idea.")]})
+    assert_at(one(line, "TL308"), 1, span(line, '"call_1"'))
