@@ -24,7 +24,7 @@ from tunelint.linter.settings import Settings
 @dataclass(frozen=True)
 class Case:
     name: str
-    example: object  # one JSON value per line: a dict (a line), or a list of them (a file)
+    example: object  # a dict (a line), a list of them (a file), or a file's text as it is (a str)
     verdict: str  # "error" | "warning" | "clean"
     source: str  # where the provider's behaviour is stated: a URL, or repo path @ commit + function
     provider: str  # what the provider does with it, in the source's words
@@ -44,6 +44,8 @@ class Case:
         assert self.differs is None or self.differs.startswith(("stricter: ", "milder: ")), self.name
 
     def text(self) -> str:
+        if isinstance(self.example, str):
+            return self.example
         lines = self.example if isinstance(self.example, list) else [self.example]
         return "".join(json.dumps(x) + "\n" for x in lines)
 
@@ -75,7 +77,3 @@ def documented(case: Case, profile: str) -> bool:
     doc = get_rule(case.rule).doc.lower()
     return profile.lower() in doc or {"openai": "openai", "together": "together", "mistral": "mistral",
                                       "hf": "tunelint train"}[profile] in doc
-
-
-def ids(cases: list[Case]) -> list[str]:
-    return [c.name for c in cases]

@@ -8,12 +8,8 @@ data preparation, vision, function calling and preference tuning on docs.togethe
 
 from __future__ import annotations
 
-import pytest
-
-from tests.profiles._conformance import Case, check, documented, ids
-from tests.rules._lint import WEATHER_TOOL, assistant, call, lint, system, tool_answer, user
-from tunelint.linter.findings import Severity
-from tunelint.linter.settings import Settings
+from tests.profiles._conformance import Case
+from tests.rules._lint import WEATHER_TOOL, assistant, call, system, tool_answer, user
 
 PROFILE = "together"
 
@@ -219,24 +215,10 @@ CASES: list[Case] = [
     Case("mixed-formats-in-file-refused", [chat(), {"text": "Paris is the capital of France."}], "error",
          f"{CLIENT} _check_jsonl",
          'refuses: "All samples in the dataset must have the same dataset format."', rule="TL802"),
+    Case("blank-line-refused",
+         '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}\n\n'
+         '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}\n',
+         "error", f"{CLIENT} _check_jsonl",
+         'refuses: json.loads(line) fails on a blank line ("Error parsing json payload. Unexpected format on '
+         'line N.")', rule="TL007"),
 ]
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_case(case):
-    check(case, PROFILE)
-
-
-def test_every_difference_is_documented():
-    assert [c.name for c in CASES if not documented(c, PROFILE)] == []
-
-
-def test_blank_line_refused():
-    """A blank line between examples: the client's `json.loads(line)` fails on it ("Error parsing
-    json payload. Unexpected format on line N."; together-python src/together/utils/files.py @
-    eba5e5f, _check_jsonl). An error under the together profile. A `Case` writes one JSON value
-    per line, so this one is written out."""
-    line = '{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}\n'
-    found = lint(line + "\n" + line, Settings(profile=PROFILE, tokenizer=None)).findings
-    got = [(f.code, f.severity.value, f.message) for f in found]
-    assert any(f.code == "TL007" and f.severity == Severity.ERROR for f in found), got

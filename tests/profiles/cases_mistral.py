@@ -9,9 +9,7 @@ La Plateforme's (deprecated) dataset-format docs.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.profiles._conformance import Case, check, documented, ids
+from tests.profiles._conformance import Case
 from tests.rules._lint import WEATHER_TOOL, assistant, call, system, tool_answer, user
 
 PROFILE = "mistral"
@@ -153,12 +151,3 @@ CASES: list[Case] = [
          differs="stricter: a warning, since an unknown key is often a misspelt real one (e.g. `tool` for "
                  "`tools`) whose content is then lost silently"),
 ]
-
-
-@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
-def test_case(case):
-    check(case, PROFILE)
-
-
-def test_every_difference_is_documented():
-    assert [c.name for c in CASES if not documented(c, PROFILE)] == []
