@@ -110,20 +110,13 @@ def test_image_in_an_assistant_message_is_not_allowed():
     assert "'assistant'" in f.message
 
 
-def test_image_under_a_profile_without_vision_is_not_allowed():
+@pytest.mark.parametrize("settings", [MISTRAL, HF], ids=["mistral", "hf"])
+def test_image_under_a_profile_without_vision_is_not_allowed(settings):
     part = image()
     line = with_parts(part)
-    f = one(line, "TL403", MISTRAL)
+    f = one(line, "TL403", settings)
     assert_at(f, 1, span(line, dumps(part)))
-    assert "mistral profile" in f.message
-
-
-def test_image_under_the_hf_profile_is_not_allowed():
-    part = image()
-    line = with_parts(part)
-    f = one(line, "TL403", HF)
-    assert_at(f, 1, span(line, dumps(part)))
-    assert "hf profile" in f.message
+    assert f"{settings.profile} profile" in f.message
 
 
 def test_image_in_a_user_message_is_allowed_under_openai_and_together():
