@@ -23,6 +23,9 @@ CMD_TRAIN = "tunelint.train"
 CMD_EVALUATE = "tunelint.evaluate"
 CMD_CANCEL = "tunelint.cancel"
 CMD_SHOW_RUN = "tunelint.showRun"
+CMD_SERVE = "tunelint.serve"
+CMD_STOP_SERVE = "tunelint.stopServe"
+CMD_COMPARE = "tunelint.compare"
 
 
 async def lint_file(ls: TunelintServer, args: list) -> dict:
@@ -112,6 +115,23 @@ async def show_run(ls: TunelintServer, args: list) -> dict:
     return await ls.training.show_run(args)
 
 
+async def compare(ls: TunelintServer, args: list) -> dict:
+    """Generate with the base and the fine-tuned model on one example line (uri, line (0-based),
+    run (optional)); see server/compare.py."""
+    return await ls.comparing.compare(args)
+
+
+async def serve(ls: TunelintServer, args: list) -> dict:
+    """Serve a run (name or path; default: the latest fine-tune) on a port (default 8000, or a free
+    one) as an OpenAI-compatible endpoint; answers {"url", "models", "pid"}; see server/serving.py."""
+    return await ls.serving.serve(args)
+
+
+async def stop_serve(ls: TunelintServer, args: list) -> dict:
+    """Stop the endpoint tunelint.serve started: {"stopped": bool}."""
+    return await ls.serving.stop(args)
+
+
 # name → handler(server, arguments): every command the server offers
 COMMANDS = {
     CMD_LINT_FILE: lint_file,
@@ -120,4 +140,7 @@ COMMANDS = {
     CMD_EVALUATE: evaluate,
     CMD_CANCEL: cancel,
     CMD_SHOW_RUN: show_run,
+    CMD_SERVE: serve,
+    CMD_STOP_SERVE: stop_serve,
+    CMD_COMPARE: compare,
 }

@@ -25,12 +25,13 @@ from tunelint import __version__
 from tunelint.linter.findings import Finding
 from tunelint.linter.settings import Settings
 
-from . import commands, features, run_features
+from . import commands, compare, features, run_features
 from .documents import Document
 from .memory import tidy_up, tune_allocator
 from .options import EditorOptions, editor_options
 from .project import LARGE_BATCH, Project, Source, compute
 from .runs import RunRefused
+from .serving import Serving
 from .to_lsp import diagnostic, path_to_uri
 from .training import Training
 
@@ -116,7 +117,20 @@ class TunelintProtocol(LanguageServerProtocol):
             else:
                 self._server.refused_notification(message)
             return
-        return super().handle_message(message)
+        token = compare.REQUEST_ID.set(msg_id) if request else None  # the request's tasks inherit it
+        try:
+            return super().handle_message(message)
+        finally:
+            if token is not None:
+                compare.REQUEST_ID.reset(token)
+
+    def _handle_cancel_notification(self, msg_id):
+        """$/cancelRequest also stops a long command's own task (compare: pygls cancels only the
+        request's future, not the command running inside it)."""
+        task = compare.CANCELLABLE.pop(msg_id, None)
+        if task is not None:
+            task.cancel()
+        return super()._handle_cancel_notification(msg_id)
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
@@ -162,12 +176,26 @@ class TunelintServer(LanguageServer):
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunelint-analysis")
         self._local = threading.local()
         self.training = Training(self)
+        self.serving = Serving(self)
+        self.comparing = compare.Compare(self)
         self.editor_options: dict = {}  # as the editor sent them
         self.editor = EditorOptions()  # the server's own, checked
         self.warmed: set[Settings] = set()
         self.untidy = False
         self.failures: dict[str, str] = {}  # path → why its analysis failed (shown on its line 1)
         self.reported: set[str] = set()  # what is already in the log, once: internal errors, config problems
+
+    def stop_children(self) -> None:
+        """No trainer, model server or generation worker outlives the server."""
+        self.training.shutdown()
+        self.serving.shutdown()
+        self.comparing.shutdown()
+
+    def client_declares(self, name: str) -> bool:
+        """Whether the client declared the experimental capability `name` (what the VS Code
+        extension shows itself: editor-client/src/capabilities.ts)."""
+        exp = self.client_capabilities.experimental
+        return isinstance(exp, dict) and bool(exp.get(name))
 
     def diagnostics_for(self, src: Source, findings: list[Finding]) -> list[types.Diagnostic]:
         if src.doc is not None and src.doc.lost is not None:
@@ -600,7 +628,9 @@ async def code_action(ls: TunelintServer, params: types.CodeActionParams):
         return []
     only = params.context.only
     wants = (lambda kind: any(kind == k or kind.startswith(k + ".") for k in only)) if only else (lambda kind: True)
-    return features.code_actions(*got, params) + run_features.actions(got[0], ls.project.split_of(got[0].path), wants)
+    split = ls.project.split_of(got[0].path)
+    return features.code_actions(*got, params) + run_features.actions(got[0], split, wants) + (
+        compare.actions(got[0], split, params.range, ls.comparing.has_run()) if not only else [])
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -644,7 +674,7 @@ async def _run_command(ls: TunelintServer, fn, args):
 
 @server.feature(types.SHUTDOWN)
 def shutdown(ls: TunelintServer, *args) -> None:
-    ls.training.shutdown()  # no trainer outlives the server
+    ls.stop_children()
 
 
 def _register(name: str, handler) -> None:
@@ -662,7 +692,7 @@ def main(tcp: str | None = None) -> None:
     import signal
 
     def terminated(signum, frame):  # an editor killing the server must not leave a trainer running
-        server.training.shutdown()
+        server.stop_children()
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, terminated)
@@ -674,7 +704,7 @@ def main(tcp: str | None = None) -> None:
         else:
             server.start_io()
     finally:
-        server.training.shutdown()
+        server.stop_children()
         server.executor.shutdown(wait=False, cancel_futures=True)
         server.project.close_all()
     if server.protocol.exit_code:  # `exit` without `shutdown` (LSP: 1)

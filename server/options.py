@@ -12,11 +12,13 @@ import attrs
 
 from tunelint.options import (
     LINT_KEYS,
+    GenerateOptions,
     LintOptions,
     NonNegativeInt,
     OptionsError,
     camel,
     field_names,
+    generate_options,
     lint_options,
     structure,
 )
@@ -33,6 +35,8 @@ class EditorOptions:
     train: dict | None = None
     """Defaults for fine-tunes launched from the editor (checked by the trainer's settings model
     when a run is launched: tunelint.trainer.settings)."""
+    generate: dict | None = None
+    """How compare generates: maxNewTokens, temperature (0: greedy), topP (tunelint.options.GenerateOptions)."""
     # read by the VS Code extension itself; accepted here so that they are not "unknown"
     path: str | None = None
     interpreter: str | None = None
@@ -42,6 +46,11 @@ class EditorOptions:
     @property
     def worst(self) -> int:
         return WORST_DEFAULT if self.worst_examples is None else self.worst_examples
+
+    @property
+    def generation(self) -> GenerateOptions:
+        """The editor's generation settings (checked by editor_options; camelCase)."""
+        return generate_options(self.generate, "camel")
 
 
 _LINT = {camel(n): n for n in LINT_KEYS}
@@ -64,6 +73,8 @@ def editor_options(options: Mapping | None) -> tuple[LintOptions, EditorOptions,
             known = ", ".join(sorted([*_LINT, *_EDITOR]))
             problems.append(f"unknown key {key!r} (known: {known})")
             continue
+        if name == "generate":
+            model = _generate_model
         try:  # one key at a time: a bad one is dropped, the others apply
             model({name: value})
         except OptionsError as e:
@@ -71,4 +82,14 @@ def editor_options(options: Mapping | None) -> tuple[LintOptions, EditorOptions,
             continue
         target[name] = value
     return lint_options(lint, "camel"), structure(EditorOptions, editor, "camel"), problems
+
+
+def _generate_model(d: dict) -> None:
+    """`generate` is a table of GenerateOptions (camelCase); its problems are named `generate.<key>`."""
+    structure(EditorOptions, d, "camel")
+    try:
+        generate_options(d["generate"], "camel")
+    except OptionsError as e:
+        raise OptionsError([p.replace("`", "`generate.", 1) if p.startswith("`") else
+                            p.replace("unknown key '", "unknown key 'generate.", 1) for p in e.problems]) from None
 

@@ -110,6 +110,22 @@ def test_the_extension_declares_and_forwards_every_setting_the_server_and_the_tr
     assert lint | {"worstExamples"} <= set(declared)
 
 
+def test_the_extension_declares_and_forwards_every_generation_setting():
+    from tunelint.options import GenerateOptions
+
+    manifest = json.loads((ROOT / "editor-client" / "package.json").read_text())
+    props = manifest["contributes"]["configuration"]["properties"]
+    fields = {camel(f.name) for f in GenerateOptions.__attrs_attrs__}
+    assert {k.removeprefix("tunelint.generate.") for k in props if k.startswith("tunelint.generate.")} == fields
+    assert set(_ts_list("GENERATE_KEYS")) == fields
+    # the editor's defaults are the server's defaults, and valid values for it
+    defaults = {k.removeprefix("tunelint.generate."): v["default"] for k, v in props.items()
+                if k.startswith("tunelint.generate.")}
+    assert defaults == {"maxNewTokens": 128, "temperature": 0, "topP": 1}
+    _, editor, problems = editor_options({"generate": defaults})
+    assert problems == []
+
+
 @pytest.mark.parametrize("table,needle", [
     ({"splits": {"train": 3}}, "`splits.train` must be a glob or a list of globs"),
     ({"splits": "train*"}, "`splits` must be a table"),

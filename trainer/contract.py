@@ -15,7 +15,7 @@ two start in the same second). `RunLayout` names every path:
 | --- | --- | --- |
 | `events.jsonl` | train, eval | the run's events, one JSON object a line (below) |
 | `settings.json` | the server | the resolved training settings the run was launched with (`--settings`) |
-| `config.json` | train | what the run was: `RunConfig` (data, base model, settings, device, versions) |
+| `config.json` | train | what the run was: `RunConfig` (data, base model, settings, device, versions, lint) |
 | `metrics.json` | train | the run's numbers: `Metrics` |
 | `eval_results.jsonl` | train, eval | one `ExampleResult` a line (the `example` events without `event`/`time`) |
 | `adapter/` | train (LoRA) | the LoRA adapter and the tokenizer (peft's `save_pretrained`) |
@@ -24,6 +24,7 @@ two start in the same second). `RunLayout` names every path:
 | `checkpoints/` | train | TRL checkpoints `checkpoint-<step>`, for `--resume` |
 | `base-model/` | train (`--model tiny`) | the tiny model and tokenizer built from the data |
 | `editor.json` | the server | the editor's notes: what it launched (`kind`, files, the validation file's digest) |
+| `merged/` | serve (LoRA) | the adapter merged into the base, cached for `tunelint serve` (redone if older) |
 
 `tunelint eval RUN --data FILE` writes `events.jsonl` and `eval_results.jsonl` into a folder of
 its own (default `RUN/eval-<YYYYmmdd-HHMMSS>/`).
@@ -64,7 +65,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import Any, ClassVar, Literal, NotRequired, TypedDict
 
 from tunelint.linter.atomic import is_inside
 
@@ -93,8 +94,9 @@ class RunLayout:
     CHECKPOINTS = "checkpoints"
     BASE_MODEL = "base-model"
     EDITOR_NOTES = "editor.json"
+    MERGED = "merged"
     NAMES = (EVENTS, SETTINGS, CONFIG, METRICS, EVAL_RESULTS, ADAPTER, MODEL, PLOT, CHECKPOINTS, BASE_MODEL,
-             EDITOR_NOTES)  # everything a run folder may hold
+             EDITOR_NOTES, MERGED)  # everything a run folder may hold
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -155,6 +157,10 @@ class RunLayout:
     @property
     def editor_notes(self) -> Path:
         return self.path / self.EDITOR_NOTES
+
+    @property
+    def merged(self) -> Path:
+        return self.path / self.MERGED
 
     def checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"checkpoint-{step}"
@@ -264,6 +270,8 @@ class RunConfig(TypedDict):
     device: dict  # kind, name, precision, count
     versions: dict  # tunelint, torch, transformers, trl, peft, accelerate
     dry_run: bool  # the tiny model: the pipeline ran, the numbers mean nothing
+    lint: NotRequired[dict]  # the linter's summary at training time, by absolute file: `findings` (by
+    #   severity), `by_code`, `stats` (examples, tokens per example...); runs before it lack it
 
 
 class Metrics(TypedDict, total=False):

@@ -33,37 +33,32 @@ class EvalRecipe:
         self.config = self.run.read_config()  # None without one (not a run folder)
 
     def load(self) -> None:
-        """The model (with its adapter for a LoRA run) and tokenizer, on the device."""
+        """The model (with its adapter for a LoRA run) and tokenizer, on the device. A run folder is
+        loaded by trainer/merge.py, the one loader of a run's models."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         device = detect()
-        adapter = None
+        self.dev = torch.device("cuda" if device.kind == "cuda" else "cpu")
+        dtype = torch.float32 if device.kind != "cuda" else torch.bfloat16
         if self.config is not None:
-            base = self.config["base_model"]
-            adapter = self.run.adapter if self.run.adapter.is_dir() else None
-            model_dir = self.run.model if self.run.model.is_dir() else None
-            load_from = str(model_dir) if model_dir else base
-            tok_from = str(adapter or model_dir or base)
+            from .merge import load_tuned, run_info
+
+            info = run_info(self.target)
+            self.model, self.tok = load_tuned(info, device=self.dev, dtype=dtype)
+            self.adapter = info.tuned_path if info.method == "lora" else None
             self.max_length = self.config.get("settings", {}).get("max_length", self.max_length)
-        else:
-            load_from = tok_from = self.target
+            return
         try:
-            tok = AutoTokenizer.from_pretrained(tok_from)
-            dtype = torch.float32 if device.kind != "cuda" else torch.bfloat16
-            model = AutoModelForCausalLM.from_pretrained(load_from, dtype=dtype)
+            tok = AutoTokenizer.from_pretrained(self.target)
+            model = AutoModelForCausalLM.from_pretrained(self.target, dtype=dtype)
         except OSError as e:
             raise TrainError(f"cannot load {self.target!r}: not a tunelint run folder or a model folder/name "
                              f"({str(e).splitlines()[0]})") from None
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
-        if adapter is not None:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, str(adapter))
-        self.dev = torch.device("cuda" if device.kind == "cuda" else "cpu")
         model.to(self.dev)
-        self.model, self.tok, self.adapter = model, tok, adapter
+        self.model, self.tok, self.adapter = model, tok, None
 
     def score(self) -> None:
         """Each example's loss on its trained tokens, and the base model's (LoRA runs)."""

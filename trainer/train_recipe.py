@@ -21,6 +21,7 @@ file, cancellation, and the `end` event with the exit code.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -92,22 +93,42 @@ class Cancel:
             signal.signal(sig, old)
 
 
-def lint_gate(paths: list[str], force: bool, config) -> None:
-    """The linter's verdict first: refuse a dataset with errors unless forced."""
+def lint_gate(paths: list[str], force: bool, config) -> dict:
+    """The linter's verdict first: refuse a dataset with errors unless forced. The linter's summary
+    of each file (config.json's `lint`)."""
     from tunelint.linter.engine import Linter
 
     with Linter(jobs=1) as linter:
         reports = linter.lint_paths(paths, config.settings_for, config.split_of)
+    summary = {os.path.abspath(r.path): lint_summary(r) for r in reports}
     errors = [f for r in reports for f in r.findings if f.severity.value == "error"]
     if not errors:
-        return
+        return summary
     shown = "\n".join(f"  {f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in errors[:10])
     more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
     if force:
         log(f"tunelint: training despite {len(errors)} error(s) (--force):\n{shown}{more}")
-        return
+        return summary
     raise TrainError(f"the dataset has {len(errors)} error(s); fix them (`tunelint check`) or pass --force:\n"
                      f"{shown}{more}", EXIT_DATA)
+
+
+def lint_summary(report) -> dict:
+    """One file's findings by severity and by code, and the linter's statistics of it."""
+    from tunelint.linter.stats import summarize
+
+    by_code: dict[str, int] = {}
+    severities = {"error": 0, "warning": 0, "info": 0}
+    for f in report.findings:
+        by_code[f.code] = by_code.get(f.code, 0) + 1
+        severities[f.severity.value] = severities.get(f.severity.value, 0) + 1
+    stats = {k: v for k, v in summarize(report).items() if k != "cache"}
+    digest = hashlib.sha256()
+    with open(report.path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return {"sha256": digest.hexdigest(), "findings": severities, "by_code": dict(sorted(by_code.items())),
+            "stats": stats}
 
 
 def load_model(settings: TrainSettings, examples: list[TrainingExample], run_dir: Path, device):
@@ -279,7 +300,7 @@ class TrainRecipe:
         """The linter's verdict, the data, the device, the model and its tokenizer."""
         import torch
 
-        lint_gate([self.data] + ([self.validation] if self.validation else []), self.force, self.config)
+        self.lint = lint_gate([self.data] + ([self.validation] if self.validation else []), self.force, self.config)
         self.train_examples = load_examples(self.data)
         self.val_examples = load_examples(self.validation) if self.validation else []
         self.device = detect()
@@ -436,6 +457,7 @@ class TrainRecipe:
             "validation": os.path.abspath(self.validation) if self.validation else None,
             "base_model": self.base, "settings": s.to_json(), "learning_rate": s.lr,
             "device": dataclasses.asdict(self.device), "versions": library_versions(), "dry_run": self.dry_run,
+            "lint": self.lint,
         }
         write_atomically(layout.config, json.dumps(config, indent=2, default=str) + "\n")
         png = plot_losses(self.trainer.state.log_history, layout.plot, self.dry_run)

@@ -417,6 +417,41 @@ def eval_cmd(target, data, output, max_new_tokens, events_to):
     click.echo(f"Wrote {RunLayout(out).eval_results}", err=True)
 
 
+@main.command("export")
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Folder to write (refused if it exists, without --overwrite).")
+@click.option("--adapter-only", is_flag=True,
+              help="The LoRA adapter alone; its adapter_config.json points at the base model.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (only once the export is complete).")
+@click.option("--push-to-hub", "push_to_hub", metavar="REPO",
+              help="Then upload OUTPUT to the Hugging Face hub repository REPO (OWNER/NAME).")
+@click.option("--gguf", is_flag=True,
+              help="Also write model.gguf (llama.cpp, Ollama) with llama.cpp's convert_hf_to_gguf.py, found "
+                   "in LLAMA_CPP_DIR or on PATH; without it the export is refused and says what to install.")
+def export_cmd(run, output, adapter_only, overwrite, push_to_hub, gguf):
+    """Export a training run: LoRA merged into the base (or the full model) as safetensors with the
+    tokenizer, chat template, generation_config.json and a model card (README.md), loadable with
+    AutoModelForCausalLM.from_pretrained(OUTPUT) without peft. Written beside OUTPUT, then renamed:
+    never a partial OUTPUT. Exit 2: a usage or setup problem (not a run, OUTPUT exists, hub offline)."""
+    try:
+        import peft  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as e:
+        click.echo(f"tunelint: export needs the `train` extra ({e.name} is missing): pip install 'tunelint[train]'",
+                   err=True)
+        sys.exit(2)
+    from tunelint.trainer.export import export
+    from tunelint.trainer.settings import TrainError
+
+    try:
+        export(run, output, adapter_only=adapter_only, overwrite=overwrite, push_to_hub=push_to_hub, gguf=gguf)
+    except TrainError as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(e.code)
+
+
 @main.command()
 @click.option("--tcp", metavar="HOST:PORT", help="Listen on TCP instead of stdio (for debugging).")
 @click.option("--stdio", is_flag=True,
@@ -426,6 +461,33 @@ def server(tcp: str | None, stdio: bool) -> None:
     from tunelint.server.main import main as serve
 
     serve(tcp)
+
+
+@main.command("serve")
+@click.argument("target", metavar="RUN_OR_MODEL")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; one that is not loopback needs --allow-remote.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on (refused if in use).")
+@click.option("--allow-remote", is_flag=True, help="Allow a --host other machines can reach (no authentication).")
+@click.option("--engine", type=click.Choice(["auto", "transformers", "vllm"]), default="auto", show_default=True,
+              help="auto: vLLM with the adapter as a LoRA module when vLLM and CUDA are there, else "
+                   "`transformers serve` of the merged model.")
+@click.option("--ready-json", is_flag=True, hidden=True, help="Print {url, models, pid} on stdout once ready.")
+def serve_cmd(target, host, port, allow_remote, engine, ready_json):
+    """Serve a run's fine-tuned model (under the run's name) and its base model (under its own name)
+    as an OpenAI-compatible endpoint: /v1/chat/completions (streaming too) and /v1/models. RUN_OR_MODEL
+    is a run folder, a model folder or a cached hub model id. Ctrl-C stops it. Exit 2: a usage or
+    setup problem (a port in use, not a run or model)."""
+    _train_import()
+    from tunelint.trainer.serve import serve
+    from tunelint.trainer.settings import TrainError
+
+    try:
+        code = serve(target, host=host, port=port, allow_remote=allow_remote, engine=engine, ready_json=ready_json)
+    except TrainError as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(e.code)
+    sys.exit(code)
 
 
 @main.command("rule")

@@ -16,6 +16,7 @@ from tunelint.options import (
     CONVERTER,
     LINT_KEYS,
     PROJECT_KEYS,
+    GenerateOptions,
     Globs,
     OptionsError,
     ProjectOptions,
@@ -51,6 +52,7 @@ class Config:
     baseline: str | None = None  # the config's `baseline` (absolute); see baseline_path
     exclude: list[str] = field(default_factory=list)
     train: dict = field(default_factory=dict)
+    generate: GenerateOptions = field(default_factory=GenerateOptions)  # `[generate]`: compare's settings
 
     def settings_for(self, path: str, cli: dict | None = None) -> Settings:
         values = dict(self.base)
@@ -170,6 +172,7 @@ def parse_config(data: dict, file: Path | None) -> Config:
         cfg.baseline = str(cfg.root / project.baseline)
     cfg.exclude = list(project.exclude or ())
     cfg.train = dict(project.train or {})
+    cfg.generate = project.generate or GenerateOptions()
     if cfg.train:
         _check_train(cfg.train, where)
     return cfg

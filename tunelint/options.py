@@ -43,6 +43,7 @@ class OptionsError(ValueError):
 PositiveInt = NewType("PositiveInt", int)
 NonNegativeInt = NewType("NonNegativeInt", int)
 PositiveFloat = NewType("PositiveFloat", float)
+NonNegativeFloat = NewType("NonNegativeFloat", float)
 Fraction = NewType("Fraction", float)  # 0 < x <= 1
 Profile = NewType("Profile", str)
 Tokenizer = NewType("Tokenizer", str)  # a name, hf:<folder>, or "" for none
@@ -78,6 +79,12 @@ def _number(v: Any) -> float:
 def _positive_float(v: Any, _=None) -> float:
     if _number(v) <= 0:
         raise ValueError(f"must be a positive number, not {v!r}")
+    return float(v)
+
+
+def _non_negative_float(v: Any, _=None) -> float:
+    if _number(v) < 0:
+        raise ValueError(f"must be a number ≥ 0, not {v!r}")
     return float(v)
 
 
@@ -166,7 +173,8 @@ class _KeyProblem(ValueError):
 CONVERTER = cattrs.Converter(forbid_extra_keys=True)
 for _type, _hook in ((int, lambda v, _: _int(v)), (float, lambda v, _: _number(v)), (str, _str), (bool, _bool),
                      (PositiveInt, _positive_int), (NonNegativeInt, _non_negative_int),
-                     (PositiveFloat, _positive_float), (Fraction, _fraction), (Profile, _profile),
+                     (PositiveFloat, _positive_float), (NonNegativeFloat, _non_negative_float),
+                     (Fraction, _fraction), (Profile, _profile),
                      (Tokenizer, _tokenizer), (Codes, _codes), (Globs, _globs), (Severities, _severities)):
     CONVERTER.register_structure_hook(_type, _hook)
 CONVERTER.register_structure_hook(dict, lambda v, _: _table(v))
@@ -342,6 +350,39 @@ def lint_options(data: Mapping, naming: Naming = "snake") -> LintOptions:
 LINT_KEYS = frozenset(field_names(LintOptions))
 
 
+# -- generation (compare) ------------------------------------------------------------------------
+
+@attrs.frozen(kw_only=True)
+class GenerateOptions:
+    """How `tunelint.compare` generates: `[generate]` in the config file (snake_case) and the
+    editor's `tunelint.generate` settings (camelCase: maxNewTokens, temperature, topP). Unset
+    fields (None) take GENERATE_DEFAULTS; a later source overrides only what it sets."""
+
+    max_new_tokens: PositiveInt | None = None
+    """The most tokens each model generates (default 128)."""
+    temperature: NonNegativeFloat | None = None
+    """Sampling temperature; 0 (the default) is greedy decoding."""
+    top_p: Fraction | None = None
+    """Nucleus sampling's probability mass, 0 < p ≤ 1 (default 1); only with temperature > 0."""
+
+
+GENERATE_DEFAULTS = {"max_new_tokens": 128, "temperature": 0.0, "top_p": 1.0}
+
+
+def generate_options(data: Mapping | None, naming: Naming = "snake") -> GenerateOptions:
+    """GenerateOptions from the config's `[generate]` (snake) or the editor's `generate` (camel)."""
+    return structure(GenerateOptions, data or {}, naming)
+
+
+def generate_settings(*sources: GenerateOptions | None) -> dict:
+    """max_new_tokens, temperature and top_p: the defaults, then each source's set values in turn."""
+    out = dict(GENERATE_DEFAULTS)
+    for src in sources:
+        if src is not None:
+            out.update(set_values(src))
+    return out
+
+
 # -- the project's own keys in the config file ---------------------------------------------------
 
 @attrs.frozen(kw_only=True)
@@ -367,6 +408,8 @@ class ProjectOptions:
     """Globs skipped when a directory is checked."""
     train: dict | None = None
     """`[train]`: training defaults, checked by the trainer's TrainSettings when a run starts."""
+    generate: GenerateOptions | None = None
+    """`[generate]`: how compare generates (max_new_tokens, temperature, top_p)."""
 
 
 PROJECT_KEYS = frozenset(field_names(ProjectOptions))

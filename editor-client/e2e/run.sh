@@ -10,7 +10,7 @@
 # Environment: TUNELINT_PYTHON (the Python with tunelint and its `train` extra; default: the
 # repository's .venv), TUNELINT_E2E_CACHE (default ~/.cache/tunelint-e2e: code-server is
 # installed there once), CHROMIUM (default /usr/bin/chromium), TUNELINT_E2E_TIMEOUT (seconds for
-# the Playwright part, default 480).
+# the Playwright part, default 600).
 #
 # Exit status: 0 passed; 1 failed; 2 usage; 3 skipped: code-server or Chromium cannot be
 # installed on this machine (no apt-get / npm / registry), with the reason on stderr after "SKIP:".
@@ -26,7 +26,7 @@ CLIENT=$(dirname "$E2E")
 REPO=$(dirname "$CLIENT")
 CACHE=${TUNELINT_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tunelint-e2e}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-SUITE_TIMEOUT=${TUNELINT_E2E_TIMEOUT:-480}
+SUITE_TIMEOUT=${TUNELINT_E2E_TIMEOUT:-600}
 SHOTS="$E2E/screenshots"
 README=0
 KEEP=0
@@ -263,6 +263,7 @@ if [ "$README" = 1 ]; then
   mkdir -p "$REPO/docs/screenshots"
   cp "$SHOTS/readme-diagnostics.png" "$REPO/docs/screenshots/diagnostics.png"
   cp "$SHOTS/readme-results.png" "$REPO/docs/screenshots/results.png"
-  say "README screenshots: docs/screenshots/diagnostics.png, docs/screenshots/results.png"
+  cp "$SHOTS/compare-panel.png" "$REPO/docs/screenshots/compare.png"
+  say "README screenshots: docs/screenshots/diagnostics.png, docs/screenshots/results.png, docs/screenshots/compare.png"
 fi
 exit 0

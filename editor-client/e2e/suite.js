@@ -10,7 +10,13 @@
 //   3 edit: a character that breaks the JSON brings a TL008 problem; undo; the TL104 quick fix; save;
 //   4 fine-tune: the "▶ Fine-tune" code lens, progress in the status bar, then "loss … ← …" inlay
 //     hints on validation.jsonl;
-//   5 cancel: maxSteps raised in the user settings, a second fine-tune, "tunelint: Cancel run",
+//   5 compare: on a validation line, "tunelint: Compare base and fine-tuned on this line" from the
+//     palette opens the side-by-side panel (prompt above base | fine-tuned | reference), which
+//     fills as the models stream; then the same from the line's code action (Ctrl+.), in the same
+//     panel (screenshot compare-panel.png);
+//   6 serve: "tunelint: Serve this run" shows the endpoint's URL with "Copy URL"; GET <url>/models
+//     lists the run; "tunelint: Stop serving" stops it (no `tunelint serve` process left);
+//   7 cancel: maxSteps raised in the user settings, a second fine-tune, "tunelint: Cancel run",
 //     the run stops (status bar, code lens, no trainer process).
 'use strict';
 const fs = require('fs');
@@ -32,6 +38,7 @@ if (!BASE || !WS || !SHOTS) {
 const UI = 30_000; // one UI wait
 const SERVER = 90_000; // the language server's first answers (cold Python imports)
 const TRAIN = 300_000; // a whole fine-tune with its evaluation, on CPU
+const COMPARE = 180_000; // the first compare: the generation worker loads both models
 
 let page;
 let shotNo = 0;
@@ -266,6 +273,57 @@ async function clickCodeLens(text) {
   });
 }
 
+/** The compare panel's page: code-server nests a webview's page in two iframes. */
+function comparePage() {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+/** What the compare panel shows: status, location, prompt and the three columns. */
+async function compareView() {
+  const f = comparePage();
+  const read = async (sel) => (await f.locator(sel).first().textContent({ timeout: 2000 })) ?? '';
+  const col = async (id) => ({
+    title: await read(`#${id} h2`),
+    text: await read(`#${id} .text`),
+    note: await read(`#${id} .note`),
+    done: (await f.locator(`#${id}`).first().getAttribute('data-done', { timeout: 2000 })) === 'true',
+  });
+  return {
+    status: await read('#status'),
+    where: await read('#where'),
+    prompt: await read('#prompt'),
+    base: await col('base'),
+    tuned: await col('tuned'),
+    reference: await col('reference'),
+  };
+}
+
+/** Waits until the panel shows a finished compare of `line` (1-based) with text in every column. */
+async function waitForCompare(line, timeout) {
+  let seenStreaming = false;
+  const view = await until(async () => {
+    const v = await compareView();
+    if (v.status === 'generating…' && (v.base.text || v.tuned.text)) {
+      seenStreaming = true;
+    }
+    const here = v.where.includes(`line ${line}`);
+    return here && (v.status.startsWith('failed') || (v.status === 'done' && v.base.done && v.tuned.done)) ? v : null;
+  }, timeout, async () => `the compare panel did not show a finished compare of line ${line}: ${JSON.stringify(await compareView().catch((e) => e.message))}`);
+  if (view.status.startsWith('failed')) {
+    throw new Error(`the compare of line ${line} ${view.status}`);
+  }
+  for (const id of ['base', 'tuned', 'reference']) {
+    if (!view[id].text) { // the tiny model's answers can be whitespace: that is text too
+      throw new Error(`the ${id} column is empty: ${JSON.stringify(view)}`);
+    }
+  }
+  if (!view.prompt.includes('You are a helpful, concise assistant.')) {
+    throw new Error(`the prompt above the columns is not the line's: ${JSON.stringify(view.prompt)}`);
+  }
+  log(`  panel: ${view.where}; base ${JSON.stringify(view.base.text.slice(0, 60))}; tuned ${JSON.stringify(view.tuned.text.slice(0, 60))}; reference ${JSON.stringify(view.reference.text.slice(0, 60))}${seenStreaming ? ' (seen streaming)' : ''}`);
+  return view;
+}
+
 /** Processes of ours (they carry the mark) whose command line matches `re`. */
 function ourProcesses(re) {
   const out = [];
@@ -286,6 +344,28 @@ function ourProcesses(re) {
   return out;
 }
 const trainers = () => ourProcesses(/-m tunelint train /);
+const servers = () => ourProcesses(/-m tunelint serve /);
+
+/** GET `url` (loopback) as JSON, or null when nothing answers. */
+function getJson(url) {
+  return new Promise((resolve) => {
+    const req = require('http').get(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode, json: JSON.parse(body) });
+        } catch (_) {
+          resolve({ status: res.statusCode, json: null });
+        }
+      });
+    });
+    req.on('error', () => resolve(null));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+const toast = (text) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
 
 /** Seen in some runs: problems (TL016) on .tunelint/runs/<run>/eval_results.jsonl, a trainer
  * output, in the Problems panel. Reported, not failed on (the server is not this suite's to fix). */
@@ -502,7 +582,77 @@ async function main() {
       await page.mouse.move(5, 400);
     });
 
-    await step('5 cancel a second fine-tune', async () => {
+    await step('5 compare base and fine-tuned', async () => {
+      await openFile('validation.jsonl');
+      await goTo(2, 1);
+      await runCommand('tunelint: Compare base and fine-tuned on this line');
+      await comparePage().locator('#base').waitFor({ state: 'attached', timeout: UI });
+      const first = await waitForCompare(2, COMPARE);
+      if (!first.reference.text.includes('Four, tuned G, D, A and E.')) {
+        throw new Error(`the reference column is not line 2's answer: ${JSON.stringify(first.reference.text)}`);
+      }
+      if (!/^Fine-tuned \(.+\)$/.test(first.tuned.title)) {
+        throw new Error(`the fine-tuned column does not name the run: ${JSON.stringify(first.tuned.title)}`);
+      }
+      if ((await page.locator('iframe.webview.ready').count()) !== 1) {
+        throw new Error('more than one webview is open');
+      }
+      // the code action on another line: the same panel, the new line
+      await retry('focusing validation.jsonl', async () => {
+        await page.locator('.tabs-container .tab', { hasText: 'validation.jsonl' }).first().click();
+        await page.locator('.editor-instance .monaco-editor.focused').waitFor({ timeout: 10_000 });
+      });
+      await goTo(4, 1);
+      await quickFix('Compare base and fine-tuned on this line');
+      const second = await waitForCompare(4, UI * 2);
+      if (!second.reference.text.includes('Alexander Fleming')) {
+        throw new Error(`the reference column is not line 4's answer: ${JSON.stringify(second.reference.text)}`);
+      }
+      if ((await page.locator('iframe.webview.ready').count()) !== 1) {
+        throw new Error('the code action opened a second panel instead of reusing the first');
+      }
+      await page.mouse.move(1040, 700); // over the panel's empty part: no tooltip in the picture
+      await page.waitForTimeout(500);
+      await shot('compare-panel');
+      await page.screenshot({ path: path.join(SHOTS, 'compare-panel.png') });
+      await runCommand('View: Close All Editor Groups');
+    });
+
+    await step('6 serve this run', async () => {
+      await openFile('validation.jsonl');
+      await runCommand('tunelint: Serve this run');
+      const mine = toast('use it as base_url');
+      await until(async () => (await mine.isVisible()) || (await toast('failed').isVisible()), COMPARE,
+        'no "serving … at http://127.0.0.1:…/v1" notification after "tunelint: Serve this run"');
+      if (!(await mine.isVisible())) {
+        throw new Error(`serving failed: ${await toast('failed').innerText()}`);
+      }
+      const text = (await mine.innerText()).replace(/\s+/g, ' ');
+      log(`  notification: ${text.slice(0, 200)}`);
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(text);
+      if (!m) {
+        throw new Error(`the notification has no loopback URL: ${text}`);
+      }
+      const url = m[1];
+      const models = await getJson(`${url}/models`);
+      const ids = ((models && models.json && models.json.data) || []).map((d) => d.id);
+      log(`  GET ${url}/models: ${JSON.stringify(ids)}`);
+      if (!ids.some((id) => /^\d{8}-\d{6}/.test(id))) {
+        throw new Error(`GET ${url}/models does not list the run: ${JSON.stringify(models)}`);
+      }
+      await mine.locator('.monaco-button', { hasText: 'Copy URL' }).first().waitFor({ state: 'visible', timeout: UI });
+      await shot('serving');
+      await mine.locator('.monaco-button', { hasText: 'Copy URL' }).first().click();
+      await mine.waitFor({ state: 'hidden', timeout: UI });
+      await runCommand('tunelint: Stop serving');
+      await until(async () => toast('stopped serving').isVisible(), UI, 'no "stopped serving" notification');
+      await until(async () => servers().length === 0 && (await getJson(`${url}/models`)) === null, 30_000,
+        () => `still serving after "Stop serving": ${servers().join('; ')}`);
+      await page.keyboard.press('Escape');
+      await runCommand('Notifications: Clear All Notifications');
+    });
+
+    await step('7 cancel a second fine-tune', async () => {
       // raise maxSteps in the user settings; wait until the server has been told
       const changes = () => (outputChannelText(true).match(/didChangeConfiguration/g) || []).length;
       const before = changes();

@@ -9,10 +9,29 @@ export const SERVER_COMMANDS = [
   'tunelint.evaluate',
   'tunelint.cancel',
   'tunelint.showRun',
+  'tunelint.compare',
+  'tunelint.serve',
+  'tunelint.stopServe',
 ] as const;
 
-/** Commands that start or touch training runs: refused in an untrusted workspace. */
-export const TRUSTED_COMMANDS: ReadonlySet<string> = new Set(['tunelint.train', 'tunelint.evaluate', 'tunelint.cancel', 'tunelint.showRun']);
+/** Commands that start or touch training runs (or load and run their models): refused in an
+ * untrusted workspace. */
+export const TRUSTED_COMMANDS: ReadonlySet<string> = new Set([
+  'tunelint.train', 'tunelint.evaluate', 'tunelint.cancel', 'tunelint.showRun',
+  'tunelint.compare', 'tunelint.serve', 'tunelint.stopServe',
+]);
+
+/** The compare command: `[uri, line (0-based), run?]`; the extension shows its side-by-side panel. */
+export const COMPARE_COMMAND = 'tunelint.compare';
+export const SERVE_COMMAND = 'tunelint.serve';
+export const STOP_SERVE_COMMAND = 'tunelint.stopServe';
+
+/** The client's `experimental` capabilities: the compare panel (src/compare.ts), so the server
+ * streams `tunelint/compareUpdate` to it instead of opening its markdown view; and the served URL
+ * shown with a Copy button (src/compare.ts), so the server does not show it a second time. */
+export function experimentalCapabilities(): Record<string, unknown> {
+  return { tunelintComparePanel: true, tunelintShowsServeUrl: true };
+}
 
 /** Commands that need a dataset: the active JSONL document (or the clicked file). */
 export const DOCUMENT_COMMANDS: ReadonlySet<string> = new Set(['tunelint.lintFile', 'tunelint.train', 'tunelint.evaluate']);

@@ -5,7 +5,7 @@
  * stubbed `vscode` in tests. */
 
 import * as vscode from 'vscode';
-import type { LanguageClientOptions } from 'vscode-languageclient';
+import type { LanguageClientOptions, StaticFeature } from 'vscode-languageclient';
 import type {
   ConfigurationParams,
   ProgressToken,
@@ -15,7 +15,17 @@ import type {
   WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol';
 
-import { contextKeys, DOCUMENT_COMMANDS, RUNNING_KEY, TRUSTED_COMMANDS } from './capabilities';
+import {
+  COMPARE_COMMAND,
+  contextKeys,
+  DOCUMENT_COMMANDS,
+  experimentalCapabilities,
+  RUNNING_KEY,
+  SERVE_COMMAND,
+  STOP_SERVE_COMMAND,
+  TRUSTED_COMMANDS,
+} from './capabilities';
+import { COMPARE_UPDATE, CompareUpdate } from './compare';
 import {
   chooseLaunch,
   describeProblem,
@@ -28,6 +38,7 @@ import {
   RunFn,
   trustedValue,
 } from './launch';
+import { ComparePanel } from './panel';
 import { PythonEnvironments } from './python';
 import { needsRestart, serverSettings } from './settings';
 
@@ -50,7 +61,19 @@ export interface ClientLike {
   stop(timeout?: number): Promise<void>;
   readonly initializeResult: { capabilities?: { executeCommandProvider?: { commands?: string[] } }; serverInfo?: { name: string; version?: string } } | undefined;
   onDidChangeState(listener: (e: { oldState: number; newState: number }) => void): vscode.Disposable;
+  registerFeature(feature: StaticFeature): void;
+  onNotification(method: string, handler: (params: any) => void): vscode.Disposable;
 }
+
+/** The client capabilities only this extension has: `experimental.tunelintComparePanel`. */
+export const tunelintFeature: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    capabilities.experimental = { ...((capabilities.experimental as object | undefined) ?? {}), ...experimentalCapabilities() };
+  },
+  initialize() {},
+  getState: () => ({ kind: 'static' }),
+  clear() {},
+};
 
 export type ClientFactory = (server: ServerLaunch, options: LanguageClientOptions) => ClientLike;
 
@@ -64,6 +87,8 @@ export interface Deps {
   probeTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   home?: string;
+  /** The side-by-side compare panel (default: a webview panel). */
+  comparePanel?: ComparePanel;
 }
 
 export type ServerState = 'stopped' | 'starting' | 'ready' | 'error';
@@ -96,6 +121,7 @@ export class Controller implements vscode.Disposable {
   version?: string;
   /** The commands the running server offers. */
   commands = new Set<string>();
+  readonly comparePanel: ComparePanel;
   private client?: ClientLike;
   private clientListener?: vscode.Disposable;
   private stopping = false;
@@ -108,11 +134,13 @@ export class Controller implements vscode.Disposable {
 
   constructor(private readonly deps: Deps) {
     this.platform = deps.platform ?? process.platform;
+    this.comparePanel = deps.comparePanel ?? new ComparePanel();
     this.statusItem = vscode.window.createStatusBarItem('tunelint.status', vscode.StatusBarAlignment.Right, 100);
     this.statusItem.name = 'tunelint';
     this.statusItem.command = SHOW_OUTPUT_COMMAND;
     this.disposables.push(
       this.statusItem,
+      this.comparePanel,
       vscode.commands.registerCommand(RESTART_COMMAND, () => {
         this.shownProblem = undefined; // asked for: say again what is wrong, if it still is
         return this.restart('restart requested');
@@ -259,7 +287,19 @@ export class Controller implements vscode.Disposable {
     }
     this.client = client;
     this.commands = new Set();
-    this.clientListener = client.onDidChangeState((e) => this.onClientState(client, e.newState));
+    try {
+      client.registerFeature(tunelintFeature);
+      const onUpdate = client.onNotification(COMPARE_UPDATE, (params: CompareUpdate) => {
+        if (this.client === client) {
+          this.comparePanel.update(params);
+        }
+      });
+      const states = client.onDidChangeState((e) => this.onClientState(client, e.newState));
+      this.clientListener = vscode.Disposable.from(onUpdate, states);
+    } catch (e) {
+      this.setState('error', `could not set up the language client: ${errorText(e)}`);
+      return;
+    }
     try {
       await client.start();
     } catch (e) {
@@ -442,7 +482,10 @@ export class Controller implements vscode.Disposable {
         },
         executeCommand: async (command, args, next) => {
           const forwarded = await this.commandArguments(command, args);
-          return forwarded === undefined ? undefined : next(command, forwarded);
+          if (forwarded === undefined) {
+            return undefined;
+          }
+          return this.runCommand(command, forwarded, () => next(command, forwarded));
         },
         handleWorkDoneProgress: (token, params, next) => {
           try {
@@ -496,6 +539,12 @@ export class Controller implements vscode.Disposable {
       void vscode.window.showWarningMessage(`tunelint: "${command}" needs a trusted workspace (training runs code and uses your GPUs).`);
       return undefined;
     }
+    if (command === COMPARE_COMMAND) {
+      return this.compareArguments(args);
+    }
+    if (command === SERVE_COMMAND || command === STOP_SERVE_COMMAND) {
+      return args.filter((a) => a !== undefined && !isUri(a)); // from the palette: the server's defaults
+    }
     if (!TRUSTED_COMMANDS.has(command) && !DOCUMENT_COMMANDS.has(command)) {
       return args; // e.g. tunelint.addToBaseline from a code action: the server made its arguments
     }
@@ -524,5 +573,90 @@ export class Controller implements vscode.Disposable {
       return undefined;
     }
     return []; // cancel / show run: about the last run, whichever file
+  }
+
+  /** `tunelint.compare`'s arguments: `[uri, line]` from the server's code action (passed on), or
+   * the active JSONL editor's cursor line from the command palette. */
+  compareArguments(args: unknown[]): unknown[] | undefined {
+    const [first, second, ...rest] = args;
+    if ((typeof first === 'string' || isUri(first)) && typeof second === 'number') {
+      return [String(first), second, ...rest];
+    }
+    const editor = vscode.window.activeTextEditor;
+    const doc = editor?.document;
+    if (!editor || !doc || !(doc.languageId === 'jsonl' || doc.uri.path.endsWith('.jsonl'))) {
+      void vscode.window.showWarningMessage('tunelint: open a .jsonl dataset and put the cursor on an example line to compare.');
+      return undefined;
+    }
+    if (isUri(first) && first.toString() !== doc.uri.toString()) {
+      void vscode.window.showWarningMessage('tunelint: put the cursor on the example line to compare, in its editor.');
+      return undefined;
+    }
+    return [doc.uri.toString(), editor.selection?.active.line ?? 0];
+  }
+
+  /** Runs a server command (`send`), with what the extension shows around it. */
+  async runCommand(command: string, args: unknown[], send: () => Promise<unknown>): Promise<unknown> {
+    if (command === COMPARE_COMMAND) {
+      this.comparePanel.begin(String(args[0]), Number(args[1]));
+      let result: unknown;
+      try {
+        result = await send();
+      } catch (e) {
+        const message = errorText(e);
+        this.comparePanel.fail(message);
+        this.log(`compare failed: ${message}`);
+        void vscode.window.showErrorMessage(`tunelint: compare failed: ${message}`);
+        return undefined;
+      }
+      if (result === undefined || result === null) {
+        this.comparePanel.fail('cancelled');
+        return result;
+      }
+      this.comparePanel.result(result);
+      return result;
+    }
+    if (command === SERVE_COMMAND || command === STOP_SERVE_COMMAND) {
+      let result: unknown;
+      try {
+        result = command === SERVE_COMMAND
+          ? await vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'tunelint: starting an OpenAI-compatible server for the run…' },
+            () => send(),
+          )
+          : await send();
+      } catch (e) {
+        const message = errorText(e);
+        this.log(`${command} failed: ${message}`);
+        void vscode.window.showErrorMessage(`tunelint: ${command === SERVE_COMMAND ? 'serving the run' : 'stopping the server'} failed: ${message}`);
+        return undefined;
+      }
+      if (command === SERVE_COMMAND) {
+        void this.showServing(result);
+      } else {
+        const stopped = (result as { stopped?: unknown } | undefined)?.stopped;
+        void vscode.window.showInformationMessage(stopped ? 'tunelint: stopped serving.' : 'tunelint: nothing was being served.');
+      }
+      return result;
+    }
+    return send();
+  }
+
+  /** `tunelint.serve`'s result: the URL, with a button that copies it. */
+  async showServing(result: unknown): Promise<void> {
+    const r = (result ?? {}) as { url?: unknown; models?: unknown };
+    if (typeof r.url !== 'string') {
+      return;
+    }
+    const models = Array.isArray(r.models) ? r.models.filter((m) => typeof m === 'string') : [];
+    this.log(`serving ${models.join(', ')} at ${r.url}`);
+    const what = models.length ? `${models.map((m) => `"${m}"`).join(' and ')} at` : 'at';
+    const picked = await vscode.window.showInformationMessage(
+      `tunelint: serving ${what} ${r.url}, an OpenAI-compatible endpoint: use it as base_url.`,
+      'Copy URL',
+    );
+    if (picked === 'Copy URL') {
+      await vscode.env.clipboard.writeText(r.url);
+    }
   }
 }

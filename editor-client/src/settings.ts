@@ -1,6 +1,6 @@
 /* The settings the server reads: the `tunelint` section as one object (camelCase keys, the
  * training defaults nested under `train`), sent as initializationOptions and as the answer to
- * `workspace/configuration`. No `vscode` import (tested in test/settings.test.ts). */
+ * `workspace/configuration`; generation settings under `generate`. No `vscode` import (tested in test/settings.test.ts). */
 
 /** Keys the server reads: the linter settings (tunelint/options.py LintOptions, camelCase) and
  * `worstExamples` (how many worst-loss examples of the last fine-tune to mark); tests/test_options.py
@@ -29,17 +29,36 @@ export const TRAIN_KEYS = [
   'loggingSteps',
   'checkpointSteps',
 ] as const;
+/** Generation settings for `tunelint.compare`, under `tunelint.generate.*`, forwarded as
+ * `generate: {...}`: the fields of tunelint/options.py's GenerateOptions, camelCase. Their
+ * defaults are real values (128, 0, 1), so only what the user set at some level is sent: the
+ * project's `[generate]` table still applies otherwise. */
+export const GENERATE_KEYS = ['maxNewTokens', 'temperature', 'topP'] as const;
 /** Settings read by the extension itself; a change restarts the server. */
 export const RESTART_KEYS = ['tunelint.path', 'tunelint.interpreter'] as const;
 
 export type ServerKey = (typeof SERVER_KEYS)[number];
 export type TrainKey = (typeof TRAIN_KEYS)[number];
+export type GenerateKey = (typeof GENERATE_KEYS)[number];
 
-export type ServerSettings = Partial<Record<ServerKey, unknown>> & { train: Partial<Record<TrainKey, unknown>> };
+export type ServerSettings = Partial<Record<ServerKey, unknown>> & {
+  train: Partial<Record<TrainKey, unknown>>;
+  generate?: Partial<Record<GenerateKey, unknown>>;
+};
 
 /** What `WorkspaceConfiguration` offers, the part used here. */
 export interface ConfigReader {
   get<T>(key: string): T | undefined;
+  inspect?<T>(key: string): { globalValue?: T; workspaceValue?: T; workspaceFolderValue?: T } | undefined;
+}
+
+/** The value the user set at some level (folder, workspace, user), ignoring the default. */
+function setValue(cfg: ConfigReader, key: string): unknown {
+  if (!cfg.inspect) {
+    return cfg.get<unknown>(key);
+  }
+  const i = cfg.inspect<unknown>(key);
+  return [i?.workspaceFolderValue, i?.workspaceValue, i?.globalValue].find((v) => v !== undefined && v !== null);
 }
 
 /** Unset means "let the project's config file (or the trainer) decide": null, undefined, an
@@ -77,6 +96,16 @@ export function serverSettings(cfg: ConfigReader): ServerSettings {
     if (present(v)) {
       out.train[key] = plain(v);
     }
+  }
+  const generate: Partial<Record<GenerateKey, unknown>> = {};
+  for (const key of GENERATE_KEYS) {
+    const v = setValue(cfg, `generate.${key}`);
+    if (present(v)) {
+      generate[key] = plain(v);
+    }
+  }
+  if (Object.keys(generate).length) {
+    out.generate = generate;
   }
   return out;
 }

@@ -7,7 +7,7 @@ import './register';
 
 import { DOCUMENT_COMMANDS, SERVER_COMMANDS, TRUSTED_COMMANDS } from '../src/capabilities';
 import { activate, deactivate } from '../src/extension';
-import { SERVER_KEYS, TRAIN_KEYS } from '../src/settings';
+import { GENERATE_KEYS, SERVER_KEYS, TRAIN_KEYS } from '../src/settings';
 import { FakeClient, resetAll, settle, waitFor } from './helpers';
 import { LanguageClient } from './languageclient-stub';
 import { stub } from './vscode-stub';
@@ -58,6 +58,9 @@ describe('package.json', () => {
     assert.equal(commands.get('tunelint.cancel')?.title, 'Cancel run');
     assert.equal(commands.get('tunelint.showRun')?.title, 'Show last run');
     assert.equal(commands.get('tunelint.lintFile')?.title, 'Lint this file from disk');
+    assert.equal(commands.get('tunelint.compare')?.title, 'Compare base and fine-tuned on this line');
+    assert.equal(commands.get('tunelint.serve')?.title, 'Serve this run');
+    assert.equal(commands.get('tunelint.stopServe')?.title, 'Stop serving');
     const palette = new Map<string, string>(pkg.contributes.menus.commandPalette.map((m: { command: string; when: string }) => [m.command, m.when]));
     for (const c of SERVER_COMMANDS) {
       const key = `tunelint.supports.${c.slice('tunelint.'.length)}`;
@@ -81,6 +84,7 @@ describe('package.json', () => {
     const expected = [
       'tunelint.path', 'tunelint.interpreter', 'tunelint.trace.server',
       ...SERVER_KEYS.map((k) => `tunelint.${k}`), ...TRAIN_KEYS.map((k) => `tunelint.train.${k}`),
+      ...GENERATE_KEYS.map((k) => `tunelint.generate.${k}`),
     ];
     assert.deepEqual(Object.keys(props).sort(), expected.sort());
     for (const [k, v] of Object.entries(props)) {
@@ -89,6 +93,10 @@ describe('package.json', () => {
     assert.deepEqual(pkg.contributes.configuration.properties['tunelint.profile'].enum, ['openai', 'together', 'mistral', 'hf', null]);
     assert.deepEqual(pkg.contributes.configuration.properties['tunelint.train.method'].enum, ['lora', 'full', null]);
     assert.deepEqual(pkg.contributes.configuration.properties['tunelint.trace.server'].enum, ['off', 'messages', 'verbose']);
+    const gen = (k: string) => pkg.contributes.configuration.properties[`tunelint.generate.${k}`];
+    assert.deepEqual([gen('maxNewTokens').type, gen('maxNewTokens').minimum, gen('maxNewTokens').default], ['integer', 1, 128]);
+    assert.deepEqual([gen('temperature').type, gen('temperature').minimum, gen('temperature').default], ['number', 0, 0]);
+    assert.deepEqual([gen('topP').type, gen('topP').exclusiveMinimum, gen('topP').maximum, gen('topP').default], ['number', 0, 1, 1]);
     const trust = pkg.capabilities.untrustedWorkspaces;
     assert.equal(trust.supported, 'limited');
     assert.deepEqual(trust.restrictedConfigurations, ['tunelint.path', 'tunelint.interpreter']);

@@ -2,12 +2,12 @@
  * Python extension. */
 import './register';
 
-import type { LanguageClientOptions } from 'vscode-languageclient';
+import type { LanguageClientOptions, StaticFeature } from 'vscode-languageclient';
 
 import { ClientLike, ClientState, Controller, ServerLaunch } from '../src/controller';
 import { RunFn, RunResult } from '../src/launch';
 import { PythonEnvironments } from '../src/python';
-import { EventEmitter, FakeOutputChannel, stub, window } from './vscode-stub';
+import { Disposable, EventEmitter, FakeOutputChannel, stub, window } from './vscode-stub';
 
 export class FakeClient implements ClientLike {
   static made: FakeClient[] = [];
@@ -17,6 +17,8 @@ export class FakeClient implements ClientLike {
   initializeResult: ClientLike['initializeResult'];
   started = false;
   stopped = false;
+  features: StaticFeature[] = [];
+  notificationHandlers = new Map<string, (params: any) => void>();
   private states = new EventEmitter<{ oldState: number; newState: number }>();
   constructor(
     readonly server: ServerLaunch,
@@ -49,6 +51,29 @@ export class FakeClient implements ClientLike {
   }
   onDidChangeState(listener: (e: { oldState: number; newState: number }) => void) {
     return this.states.event(listener);
+  }
+  registerFeature(feature: StaticFeature): void {
+    this.features.push(feature);
+  }
+  onNotification(method: string, handler: (params: any) => void) {
+    this.notificationHandlers.set(method, handler);
+    return new Disposable(() => this.notificationHandlers.delete(method));
+  }
+  /** The server sending a notification. */
+  notify(method: string, params: unknown): void {
+    const h = this.notificationHandlers.get(method);
+    if (!h) {
+      throw new Error(`no handler for ${method}`);
+    }
+    h(params);
+  }
+  /** The client capabilities the registered features fill in. */
+  clientCapabilities(): Record<string, any> {
+    const caps: Record<string, any> = {};
+    for (const f of this.features) {
+      f.fillClientCapabilities(caps);
+    }
+    return caps;
   }
   /** The server process dying on its own. */
   crash(): void {

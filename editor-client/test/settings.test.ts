@@ -4,7 +4,7 @@ import { beforeEach, describe, it } from 'node:test';
 import './register';
 
 import { contextKeyFor, contextKeys } from '../src/capabilities';
-import { needsRestart, serverSettings, SERVER_KEYS, TRAIN_KEYS } from '../src/settings';
+import { GENERATE_KEYS, needsRestart, serverSettings, SERVER_KEYS, TRAIN_KEYS } from '../src/settings';
 import { stub, workspace } from './vscode-stub';
 
 describe('serverSettings: the tunelint section as the server reads it', () => {
@@ -70,6 +70,24 @@ describe('serverSettings: the tunelint section as the server reads it', () => {
     for (const k of TRAIN_KEYS) {
       assert.ok(`tunelint.train.${k}` in stub.defaults, k);
     }
+    for (const k of GENERATE_KEYS) {
+      assert.ok(`tunelint.generate.${k}` in stub.defaults, k);
+    }
+  });
+
+  it('generation settings: forwarded under generate only when set at some level, not their defaults', () => {
+    assert.deepEqual(stub.defaults['tunelint.generate.maxNewTokens'], 128);
+    assert.deepEqual(stub.defaults['tunelint.generate.temperature'], 0);
+    assert.deepEqual(stub.defaults['tunelint.generate.topP'], 1);
+    assert.equal(serverSettings(workspace.getConfiguration('tunelint')).generate, undefined);
+    stub.levels.global['tunelint.generate.maxNewTokens'] = 64;
+    stub.levels.workspace['tunelint.generate.temperature'] = 0.7;
+    stub.levels.workspaceFolder['tunelint.generate.temperature'] = 0; // the most specific level wins, 0 included
+    stub.levels.global['tunelint.generate.topP'] = 0.9;
+    assert.deepEqual(serverSettings(workspace.getConfiguration('tunelint')).generate, { maxNewTokens: 64, temperature: 0, topP: 0.9 });
+    // a reader without inspect(): what get() returns
+    const plainReader = { get: <T>(k: string) => ({ 'generate.topP': 0.5 } as Record<string, unknown>)[k] as T };
+    assert.deepEqual(serverSettings(plainReader).generate, { topP: 0.5 });
   });
 });
 
@@ -90,8 +108,12 @@ describe('context keys from the server commands', () => {
       'tunelint.supports.evaluate': false,
       'tunelint.supports.cancel': false,
       'tunelint.supports.showRun': false,
+      'tunelint.supports.compare': false,
+      'tunelint.supports.serve': false,
+      'tunelint.supports.stopServe': false,
     });
     assert.ok(Object.values(contextKeys(undefined)).every((v) => v === false));
-    assert.ok(Object.values(contextKeys(['tunelint.train', 'tunelint.evaluate', 'tunelint.cancel', 'tunelint.showRun', 'tunelint.lintFile'])).every((v) => v));
+    assert.ok(Object.values(contextKeys(['tunelint.train', 'tunelint.evaluate', 'tunelint.cancel', 'tunelint.showRun', 'tunelint.lintFile',
+      'tunelint.compare', 'tunelint.serve', 'tunelint.stopServe'])).every((v) => v));
   });
 });

@@ -71,6 +71,69 @@ export class ThemeColor {
   constructor(readonly id: string) {}
 }
 
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+  Two = 2,
+}
+
+/** A webview panel: records its html, title and the messages posted to it; `receive` plays the
+ * page posting a message; `close` the user closing it. */
+export class FakeWebviewPanel {
+  title: string;
+  visible = true;
+  revealed = 0;
+  disposed = false;
+  readonly messages: unknown[] = [];
+  private readonly received = new EventEmitter<unknown>();
+  private readonly disposedEmitter = new EventEmitter<void>();
+  readonly webview = {
+    html: '',
+    cspSource: 'vscode-webview://fake',
+    options: {} as Record<string, unknown>,
+    postMessage: (m: unknown): Promise<boolean> => {
+      this.messages.push(m);
+      return Promise.resolve(!this.disposed);
+    },
+    onDidReceiveMessage: (l: Listener<unknown>) => this.received.event(l),
+    asWebviewUri: (u: Uri) => u,
+  };
+  constructor(
+    readonly viewType: string,
+    title: string,
+    readonly showOptions: unknown,
+    readonly options: Record<string, unknown>,
+  ) {
+    this.title = title;
+    this.webview.options = options;
+  }
+  reveal(): void {
+    this.revealed++;
+  }
+  onDidDispose(l: Listener<void>): Disposable {
+    return this.disposedEmitter.event(l);
+  }
+  receive(m: unknown): void {
+    this.received.fire(m);
+  }
+  dispose(): void {
+    if (!this.disposed) {
+      this.disposed = true;
+      this.disposedEmitter.fire();
+    }
+  }
+  close(): void {
+    this.dispose();
+  }
+}
+
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
+
 export enum ConfigurationTarget {
   Global = 1,
   Workspace = 2,
@@ -136,9 +199,12 @@ export const stub = {
   registered: new Map<string, (...args: unknown[]) => unknown>(),
   clipboard: '',
   statusItems: [] as FakeStatusBarItem[],
+  panels: [] as FakeWebviewPanel[],
+  /** Titles of the progress notifications shown (window.withProgress). */
+  progress: [] as string[],
   channels: [] as FakeOutputChannel[],
   extensions: new Map<string, unknown>(),
-  activeTextEditor: undefined as { document: { uri: Uri; languageId: string } } | undefined,
+  activeTextEditor: undefined as { document: { uri: Uri; languageId: string }; selection?: { active: { line: number; character: number } } } | undefined,
   configEmitter: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
   trustEmitter: new EventEmitter<void>(),
 
@@ -154,6 +220,8 @@ export const stub = {
     this.registered = new Map();
     this.clipboard = '';
     this.statusItems = [];
+    this.panels = [];
+    this.progress = [];
     this.channels = [];
     this.extensions = new Map();
     this.activeTextEditor = undefined;
@@ -173,8 +241,8 @@ export const stub = {
     });
   },
 
-  openJsonl(p: string): void {
-    this.activeTextEditor = { document: { uri: Uri.file(p), languageId: 'jsonl' } };
+  openJsonl(p: string, line = 0): void {
+    this.activeTextEditor = { document: { uri: Uri.file(p), languageId: 'jsonl' }, selection: { active: { line, character: 0 } } };
   },
 };
 
@@ -246,6 +314,15 @@ export const window = {
   showErrorMessage: show('error'),
   showWarningMessage: show('warning'),
   showInformationMessage: show('info'),
+  createWebviewPanel(viewType: string, title: string, showOptions: unknown, options: Record<string, unknown> = {}): FakeWebviewPanel {
+    const p = new FakeWebviewPanel(viewType, title, showOptions, options);
+    stub.panels.push(p);
+    return p;
+  },
+  withProgress<R>(options: { location: ProgressLocation; title?: string }, task: (progress: { report(v: unknown): void }) => Promise<R>): Promise<R> {
+    stub.progress.push(options.title ?? '');
+    return task({ report() {} });
+  },
   showOpenDialog(): Promise<Uri[] | undefined> {
     return Promise.resolve(stub.openDialogAnswer);
   },

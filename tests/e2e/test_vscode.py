@@ -1,7 +1,8 @@
 """The VS Code extension end to end in a real VS Code: editor-client/e2e/run.sh builds the
 .vsix, installs it into code-server (VS Code in a browser, on 127.0.0.1), and drives it with
 Playwright through Chromium: diagnostics and inlay hints, a quick fix, an edit, a fine-tune from
-the code lens with its results on the validation file, and a cancelled fine-tune. Screenshots go
+the code lens with its results on the validation file, a compare of base and fine-tuned in the
+side-by-side panel, serving the run and stopping it, and a cancelled fine-tune. Screenshots go
 to editor-client/e2e/screenshots/.
 
 run.sh installs what it needs (Debian's chromium and build tools with apt-get, code-server from

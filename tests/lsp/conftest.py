@@ -31,11 +31,20 @@ def pull_capabilities() -> types.ClientCapabilities:
     return caps
 
 
+def panel_capabilities() -> types.ClientCapabilities:
+    """VS Code with the tunelint extension, which declares its compare panel."""
+    caps = client_capabilities("visual-studio-code")
+    caps.experimental = {"tunelintComparePanel": True}
+    return caps
+
+
 PROFILES = {
     "vscode-push": lambda: client_capabilities("visual-studio-code"),
     "vscode-pull": pull_capabilities,
     "neovim": lambda: client_capabilities("neovim"),
 }
+# profiles a test asks for by name (`indirect=True`), not run by every test
+NAMED_PROFILES = {**PROFILES, "vscode-panel": panel_capabilities}
 
 
 @pytest.fixture
@@ -70,7 +79,7 @@ async def client(request, lsp_client: LanguageClient, workspace: Path):
     features[types.WORKSPACE_INLAY_HINT_REFRESH] = lambda params: lsp_client.refreshes.append("inlayHint")
     features[types.WORKSPACE_CODE_LENS_REFRESH] = lambda params: lsp_client.refreshes.append("codeLens")
     await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=PROFILES[request.param](),
+        capabilities=NAMED_PROFILES[request.param](),
         root_uri=workspace.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
         initialization_options={"profile": "hf"},
