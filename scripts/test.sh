@@ -10,6 +10,15 @@ if ! command -v nvim >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get
     echo "could not install neovim with apt-get; the Neovim test will skip" >&2
   fi
 fi
+# tests/lsp/test_emacs.py drives a real Emacs (eglot); Debian's emacs-nox is 28.2, whose eglot
+# comes from elpa-eglot (Emacs 29+ has it built in). Without them the Emacs test skips.
+if ! { command -v emacs >/dev/null 2>&1 && emacs --batch --eval "(require 'eglot)" >/dev/null 2>&1; } \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing emacs-nox and elpa-eglot for the Emacs end-to-end test..."
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emacs-nox elpa-eglot; } >/dev/null 2>&1; then
+    echo "could not install emacs-nox/elpa-eglot with apt-get; the Emacs test will skip" >&2
+  fi
+fi
 # The VS Code extension (editor-client/): its unit tests run against a stubbed `vscode` module;
 # TUNELINT_PYTHON adds one end-to-end test against the real server in .venv.
 if command -v npm >/dev/null 2>&1; then

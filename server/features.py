@@ -13,7 +13,7 @@ from tunelint.linter.findings import Finding
 
 from .commands import CMD_ADD_TO_BASELINE
 from .documents import from_utf16, utf16_len
-from .to_lsp import diagnostic, rule_markdown, text_edits
+from .to_lsp import diagnostic, finding_range, hint_place, is_bounded, rule_markdown, text_edits
 
 if TYPE_CHECKING:
     from tunelint.linter.settings import Settings
@@ -35,18 +35,26 @@ def inlay_hints(src: Source, rng: types.Range) -> list[types.InlayHint]:
         label = f"{r.tokens:,} tok"
         if r.trainable >= 0:
             label += f" · {r.trainable:,} trained"
-        line = doc.lines[n]
-        end = utf16_len(line[:-1] if line.endswith("\r") else line)
-        hints.append(types.InlayHint(position=types.Position(line=n, character=end), label=label,
-                                     kind=types.InlayHintKind.Type, padding_left=True,
+        hints.append(types.InlayHint(**hint_place(doc.lines[n], n), label=label, kind=types.InlayHintKind.Type,
                                      tooltip="tokens in this example (and in its trained assistant turns)"))
     return hints
 
 
 def findings_at(findings: list[Finding], src: Source, pos: types.Position) -> list[Finding]:
-    line = src.doc.lines[pos.line] if pos.line < len(src.doc.lines) else ""
+    """The findings under `pos`: exactly where they are, and, for one shown on a bounded range
+    (a very long line), anywhere on the range it is shown on."""
+    doc = src.doc
+    line = doc.lines[pos.line] if pos.line < len(doc.lines) else ""
     col = from_utf16(line, pos.character) + 1
-    return [f for f in findings if f.line == pos.line + 1 and f.column <= col <= max(f.end_column, f.column + 1)]
+
+    def shown_at(f: Finding) -> bool:
+        if not is_bounded(f, doc):
+            return False
+        r = finding_range(f, doc)
+        return (r.start.line, r.start.character) <= (pos.line, pos.character) < (r.end.line, r.end.character)
+
+    return [f for f in findings if f.line == pos.line + 1 and (
+        f.column <= col <= max(f.end_column, f.column + 1) or shown_at(f))]
 
 
 def hover(src: Source, findings: list[Finding], pos: types.Position, extra: list[str | None]) -> types.Hover | None:

@@ -4,8 +4,10 @@ event into calls on the Project (server/project.py) and features (server/feature
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import os
+import stat
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -394,11 +396,32 @@ class TunelintServer(LanguageServer):
     def relint_all(self) -> None:
         for uri in list(self.docs):
             self.schedule(uri, 0)
+        self._refresh_pull_clients()
+
+    def _refresh_pull_clients(self) -> None:
+        """Pull clients ask again for what they show (workspace/diagnostic/refresh)."""
         if self.pull:
             try:
                 self.workspace_diagnostic_refresh(None)
             except Exception:
                 pass
+
+    async def republish_affected(self) -> None:
+        """After files on disk changed: analyse what is pending, then publish again only the
+        open documents whose findings changed (cross-file findings), not every one."""
+        await self.wait_ready()
+        for src in list(self.project.sources.values()):
+            if src.pending:
+                await self.analyse(src)
+        for uri, src in list(self.docs.items()):
+            done = self.published.get(uri)
+            task = self.tasks.get(uri)
+            if done is None or done[0] != src.doc.version or src.pending or (task is not None and not task.done()):
+                continue  # a round of its own is coming (or running): it publishes the news
+            if self.findings_of(src) != done[1]:
+                log.info("re-publishing %s: files on disk changed its findings", uri)
+                self.schedule(uri, 0)
+        self._refresh_pull_clients()
 
     async def load_workspace(self) -> None:
         """Read the split files that are not open, so leakage across files shows live."""
@@ -633,26 +656,57 @@ async def code_action(ls: TunelintServer, params: types.CodeActionParams):
         compare.actions(got[0], split, params.range, ls.comparing.has_run()) if not only else [])
 
 
+# what editors and tools write next to a file and remove again: Emacs's lock (.#name, a
+# dangling symlink) and auto-save (#name#) files, backups (name~, .orig, .bak), vim's swap
+# files (.name.swp, .swo...) and its write probe (4913), temporary and partial files
+_SCRATCH_NAMES = (".#*", "#*#", "*~", ".*.sw?", "*.tmp", "*.temp", "*.bak", "*.orig",
+                  "*.part", "*.crdownload", "*.crswap", "4913", ".~lock.*#", ".goutputstream-*",
+                  "*___jb_tmp___", "*___jb_old___", "*.tmp.*", ".*.tmp*")
+
+
+def is_scratch_file(path: str) -> bool:
+    """Whether a watched file is an editor's or a tool's lock, backup, swap or temporary file."""
+    name = os.path.basename(path)
+    return any(fnmatch.fnmatchcase(name, g) for g in _SCRATCH_NAMES)
+
+
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 async def watched_files(ls: TunelintServer, params: types.DidChangeWatchedFilesParams) -> None:
-    config_changed = False
+    """A config file changed: everything is read again. A split file that is not open changed:
+    that file is read again, and the open documents whose findings it changes (the cross-file
+    ones: leakage, duplicates, mixed formats) are published again, no other. Editors' scratch
+    files (`is_scratch_file`), tunelint's own run outputs, what is not a regular file, files
+    that are no split and open documents (the editor's text is theirs) change nothing."""
+    config_changed, files_changed = False, False
     for change in params.changes:
         path = _uri_path(change.uri)
-        if _is_run_output(ls, path):
-            continue  # the trainer writing its results
+        if _is_run_output(ls, path) or is_scratch_file(path):
+            continue  # the trainer writing its results, an editor's lock or swap file
         name = os.path.basename(path)
+        deleted = change.type == types.FileChangeType.Deleted
         if name in CONFIG_FILES:
             config_changed = True
-        elif path.endswith(".jsonl") and not any(s.path == path for s in ls.docs.values()):
-            if change.type == types.FileChangeType.Deleted:
+        elif not path.endswith(".jsonl") or any(s.path == path for s in ls.docs.values()):
+            continue
+        elif deleted or not _regular_file(path) or ls.project.split_of(path) is None \
+                or ls.project.config.excluded(path):
+            if path in ls.project.sources:
                 ls.project.forget(path)
-            elif ls.project.split_of(path) is not None:
-                ls.project.load_from_disk(path)
+                files_changed = True
+        else:
+            files_changed = ls.project.load_from_disk(path) is not None or files_changed
     if config_changed:
         ls.project.reload_config()
         await ls.load_workspace()
-    else:
-        ls.relint_all()
+    elif files_changed:
+        await ls.republish_affected()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

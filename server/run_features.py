@@ -11,7 +11,7 @@ from lsprotocol import types
 
 from .commands import CMD_CANCEL, CMD_EVALUATE, CMD_SHOW_RUN, CMD_TRAIN
 from .documents import utf16_len
-from .to_lsp import path_to_uri
+from .to_lsp import bounded, hint_place, path_to_uri
 
 if TYPE_CHECKING:
     from .project import Source
@@ -38,9 +38,8 @@ def hints(got: tuple[Results, bool] | None, src: Source, rng: types.Range) -> li
             label += " ✓"
         if stale:
             label += " (stale)"
-        line = src.doc.lines[n].rstrip("\r")
-        out.append(types.InlayHint(position=types.Position(line=n, character=utf16_len(line)), label=label,
-                                   padding_left=True, tooltip=f"after ← before fine-tuning ({res.run_dir.name})"))
+        out.append(types.InlayHint(**hint_place(src.doc.lines[n], n), label=label,
+                                   tooltip=f"after ← before fine-tuning ({res.run_dir.name})"))
     return out
 
 
@@ -72,8 +71,8 @@ def diagnostics(got: tuple[Results, bool] | None, src: Source, worst: int) -> li
             continue
         line = src.doc.lines[n].rstrip("\r")
         out.append(types.Diagnostic(
-            range=types.Range(start=types.Position(line=n, character=0),
-                              end=types.Position(line=n, character=utf16_len(line))),
+            range=bounded(src.doc, types.Position(line=n, character=0),
+                          types.Position(line=n, character=utf16_len(line))),
             severity=types.DiagnosticSeverity.Information, source="tunelint", code="run",
             message=f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec.loss:.3f}"
                     + (f" (before {rec.loss_base:.3f})" if rec.loss_base is not None else "")

@@ -1,4 +1,21 @@
-"""Findings ↔ LSP: ranges in UTF-16 columns, severities, related information, edits."""
+"""Findings ↔ LSP: ranges in UTF-16 columns, severities, related information, edits.
+
+Ranges on very long lines are bounded: an editor turns a UTF-16 column into a buffer position
+by walking the line (Emacs's eglot does it for every diagnostic on every update), so a range
+ending near column 540,000 freezes it for seconds. Where a position shown to the editor would
+lie past `LONG_LINE_BOUND` UTF-16 units of its line:
+
+* an end past the bound becomes the start of the next line (line + 1, character 0): the range
+  runs to the end of its line (at the bound itself on a last line with no newline after it);
+* a start past the bound becomes the start of its line (character 0), so the finding covers
+  the whole line (its message says which key);
+* a related location's column past the bound becomes its line's start.
+
+A range inside the bound is exact, as the CLI reports it (whose columns are always exact).
+Bounded: diagnostics (published, pulled, and the ones code actions carry), related
+information, inlay hints (one past the bound goes at its line's start) and the run
+diagnostics of server/run_features.py. Never bounded: the text edits of fixes (they edit the
+text, so they stay exact wherever they are). Hover answers no range."""
 
 from __future__ import annotations
 
@@ -8,6 +25,8 @@ from tunelint.linter.findings import Finding, Fix, Severity
 from tunelint.linter.rule import REGISTRY
 
 from .documents import Document, to_utf16, utf16_len
+
+LONG_LINE_BOUND = 4096  # UTF-16 units: columns past it are never shown to the editor (see above)
 
 SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -34,16 +53,54 @@ def position(doc: Document | None, line: int, column: int) -> types.Position:
     return types.Position(line=max(line - 1, 0), character=to_utf16(text, max(column - 1, 0)) if text else column - 1)
 
 
+def bounded(doc: Document | None, start: types.Position, end: types.Position) -> types.Range:
+    """The range the editor is shown for the exact range start–end: exact inside the bound,
+    else as the module's docstring says."""
+    if start.character > LONG_LINE_BOUND:
+        start = types.Position(line=start.line, character=0)
+    if end.character > LONG_LINE_BOUND:
+        end = next_line_start(doc, end.line)
+    return types.Range(start=start, end=end)
+
+
+def next_line_start(doc: Document | None, line: int) -> types.Position:
+    """The start of the line after 0-based `line`, or, on a last line with no newline after it
+    (no next line to point at), the bound on that line. Without the text (a file on disk),
+    the next line's start."""
+    if doc is None or line + 1 < len(doc.lines):
+        return types.Position(line=line + 1, character=0)
+    return types.Position(line=line, character=LONG_LINE_BOUND)
+
+
+def finding_range(f: Finding, doc: Document | None) -> types.Range:
+    """The range a finding is shown on (bounded on very long lines)."""
+    return bounded(doc, position(doc, f.line, f.column), position(doc, f.end_line, f.end_column))
+
+
+def is_bounded(f: Finding, doc: Document | None) -> bool:
+    """Whether the finding's shown range differs from its exact one."""
+    exact = types.Range(start=position(doc, f.line, f.column), end=position(doc, f.end_line, f.end_column))
+    return finding_range(f, doc) != exact
+
+
+def hint_place(line: str, n: int) -> dict:
+    """Where an end-of-line inlay hint goes on 0-based line `n`: at the line's end, or, past
+    the long-line bound , at its start."""
+    end = utf16_len(line[:-1] if line.endswith("\r") else line)
+    if end > LONG_LINE_BOUND:
+        return {"position": types.Position(line=n, character=0), "padding_right": True}
+    return {"position": types.Position(line=n, character=end), "padding_left": True}
+
+
 def diagnostic(f: Finding, doc: Document | None) -> types.Diagnostic:
-    start = position(doc, f.line, f.column)
-    end = position(doc, f.end_line, f.end_column)
-    related = [types.DiagnosticRelatedInformation(
-        location=types.Location(uri=path_to_uri(r.path), range=types.Range(
-            start=types.Position(line=r.line - 1, character=r.column - 1),
-            end=types.Position(line=r.line - 1, character=r.column - 1))),
-        message=r.message) for r in f.related]
+    related = []
+    for r in f.related:
+        at = types.Position(line=r.line - 1, character=r.column - 1 if r.column - 1 <= LONG_LINE_BOUND else 0)
+        related.append(types.DiagnosticRelatedInformation(
+            location=types.Location(uri=path_to_uri(r.path), range=types.Range(start=at, end=at)),
+            message=r.message))
     return types.Diagnostic(
-        range=types.Range(start=start, end=end),
+        range=finding_range(f, doc),
         message=f.message,
         severity=SEVERITY[f.severity],
         code=f.code,

@@ -243,3 +243,44 @@ def test_neovim_shows_diagnostics_and_updates_them_after_an_edit(nvim, tmp_path:
     assert not leftover, f"processes of Neovim's group still alive 10 s after it quit; {context}"
     print(f"Neovim {version} ({result['api']}): first diagnostics {steps['open']['ms']} ms "
           f"after start, after the edit {steps['edit']['ms']} ms; nvim ran {elapsed:.1f} s")
+
+
+def test_neovim_on_long_lines_edit_latency(nvim, tmp_path: Path):
+    """The held-out-sized file of tests/lsp/test_emacs.py (200 lines, three of 546,000 characters
+    with several findings each): breaking line 0 shows its diagnostic within 1 s."""
+    from tests.lsp.test_emacs import TARGET_S, dataset
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "tunelint.toml").write_text('profile = "hf"\n')
+    (ws / "train.jsonl").write_text(dataset(), encoding="utf-8")
+    output = tmp_path / "nvim-result.json"
+    config = tmp_path / "nvim-config.json"
+    config.write_text(json.dumps({"cmd": [sys.executable, "-m", "tunelint", "server"],
+                                  "root": str(ws), "file": str(ws / "train.jsonl"),
+                                  "output": str(output), "wait_ms": WAIT_MS}))
+    init = tmp_path / "init.lua"
+    init.write_text(INIT_LUA)
+    env = dict(os.environ, TUNELINT_NVIM_CONFIG=str(config), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
+    proc = subprocess.Popen([nvim, "--headless", "--clean", "-u", str(init)], cwd=ws, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        proc.wait(timeout=NVIM_TIMEOUT_S)
+    finally:
+        if proc.poll() is None or group_alive(proc.pid):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=10)
+    result = json.loads(output.read_text())
+    assert "error" not in result, result["error"]
+    steps = {s["name"]: s for s in result["steps"]}
+    assert steps["open"]["ok"] and steps["edit"]["ok"], result["steps"][-1]["name"]
+    lines = {d["lnum"] for d in steps["open"]["diagnostics"]}
+    assert {10, 40, 90, 120, 150, 170} <= lines and 0 not in lines, sorted(lines)
+    print(f"Neovim {nvim_version(nvim)} on long lines: first diagnostics "
+          f"{steps['open']['ms']} ms after start; edit -> shown {steps['edit']['ms']} ms")
+    assert steps["edit"]["ms"] <= TARGET_S * 1000, steps["edit"]["ms"]
