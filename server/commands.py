@@ -12,6 +12,7 @@ from lsprotocol import types
 from tunelint.linter import baseline
 from tunelint.linter.atomic import is_inside
 
+from . import history
 from .to_lsp import diagnostic, path_to_uri
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ CMD_SHOW_RUN = "tunelint.showRun"
 CMD_SERVE = "tunelint.serve"
 CMD_STOP_SERVE = "tunelint.stopServe"
 CMD_COMPARE = "tunelint.compare"
+CMD_LIST_RUNS = "tunelint.listRuns"
+CMD_RUN_DETAILS = "tunelint.runDetails"
+CMD_COMPARE_RUNS = "tunelint.compareRuns"
 
 
 async def lint_file(ls: TunelintServer, args: list) -> dict:
@@ -143,4 +147,7 @@ COMMANDS = {
     CMD_SERVE: serve,
     CMD_STOP_SERVE: stop_serve,
     CMD_COMPARE: compare,
+    CMD_LIST_RUNS: history.list_runs,  # [] or [folder...] -> [summary...]; see server/history.py
+    CMD_RUN_DETAILS: history.run_details,  # [run] -> {summary..., curves, progress, settings, worst_examples}
+    CMD_COMPARE_RUNS: history.compare_runs,  # [a, b] -> {a, b, metrics, settings_differ, lines}
 }

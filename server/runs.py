@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from tunelint.linter.atomic import write_atomically
-from tunelint.trainer.contract import End, ExampleResult, Metrics, RunConfig, RunLayout, parse_event, run_dirs
+from tunelint.linter.atomic import is_inside, write_atomically
+from tunelint.trainer.contract import (
+    End,
+    ExampleResult,
+    Metrics,
+    RunConfig,
+    RunLayout,
+    parse_event,
+    run_dirs,
+    runs_dir,
+)
 
 STOP_GRACE_S = 10.0  # SIGINT → SIGTERM after this; SIGTERM → SIGKILL after as long again
 READ_CHUNK = 1 << 16  # bytes read at a time from the trainer's stdout and stderr
@@ -233,3 +242,20 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except OSError:
             pass
+
+
+def run_folder_arg(root: Path, value: object) -> Path:
+    """The run folder a command argument names: a folder name under the workspace's runs, a path
+    (relative to the workspace) or a file URI; inside the workspace `root`. ValueError saying why
+    otherwise. The one reading of a run argument (show, serve, the run view)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a run folder name, path or URI, not {value!r:.60}")
+    from pygls.uris import to_fs_path
+
+    path = Path(to_fs_path(value) if value.startswith("file:") else value)
+    if not path.is_absolute():
+        path = runs_dir(root) / path if (runs_dir(root) / path).is_dir() else root / path
+    if not is_inside(path, root):
+        raise ValueError(f"{path} is outside the workspace {root}")
+    return path
+

@@ -12,15 +12,13 @@ import signal
 import socket
 import sys
 import urllib.request
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from tunelint.linter.atomic import is_inside
-from tunelint.trainer.contract import RunLayout, latest_training_run, runs_dir
+from tunelint.trainer.contract import RunLayout, latest_training_run
 
-from .runs import RunRefused, _die_with_parent
+from .runs import RunRefused, _die_with_parent, run_folder_arg
 
 if TYPE_CHECKING:
     from .main import TunelintServer
@@ -71,15 +69,10 @@ class Serving:
             if run is None:
                 raise RunRefused("no finished fine-tune to serve: run tunelint.train first")
             return run
-        if not isinstance(value, str):
-            raise RunRefused(f"tunelint.serve's first argument is a run folder name or path, not {value!r:.60}")
-        from pygls.uris import to_fs_path
-
-        path = Path(to_fs_path(value) if value.startswith("file:") else value)
-        if not path.is_absolute():
-            path = runs_dir(root) / path if (runs_dir(root) / path).is_dir() else root / path
-        if not is_inside(path, root):
-            raise RunRefused(f"{path} is outside the workspace {root}")
+        try:
+            path = run_folder_arg(root, value)
+        except ValueError as e:
+            raise RunRefused(f"tunelint.serve: {e}") from None
         run = RunLayout(path)
         if not run.is_training_run():
             raise RunRefused(f"{path} is not a finished training run (config.json and adapter/ or model/)")

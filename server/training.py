@@ -240,7 +240,9 @@ class Training:
                     msg += f" · ETA {int(ev.eta_s)}s"
                 progress.report(token, types.WorkDoneProgressReport(message=msg, percentage=min(pct, 100)))
             elif isinstance(ev, Eval):
-                progress.report(token, types.WorkDoneProgressReport(message=f"evaluating ({ev.phase})"))
+                what = (f"step {ev.step} · eval loss {ev.eval_loss:.3f}" if ev.phase == "during"
+                        else f"eval loss {ev.phase} training {ev.eval_loss:.3f}")
+                progress.report(token, types.WorkDoneProgressReport(message=what))
             elif isinstance(ev, ExampleResult):
                 progress.report(token, types.WorkDoneProgressReport(message=f"evaluating line {ev.line}"))
 

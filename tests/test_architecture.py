@@ -121,3 +121,22 @@ def test_forbidden_imports(package):
                 if target == banned or target.startswith(banned + "."):
                     bad.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     assert not bad, "\n".join(sorted(set(bad)))
+
+
+# the trainer's modules the language server and the CLI import: they must not pull torch in either
+TORCH_FREE_TRAINER = ("contract", "history", "settings")
+
+
+@pytest.mark.parametrize("module", TORCH_FREE_TRAINER)
+def test_torch_free_trainer_modules(module):
+    path = ROOT / "trainer" / f"{module}.py"
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {target}"
+           for target, line in _imports(f"tunelint.trainer.{module}", path)
+           for banned in HEAVY + ("tunelint.server", "pygls", "lsprotocol")
+           if target == banned or target.startswith(banned + ".")]
+    assert not bad, "\n".join(sorted(set(bad)))
+    heavy_siblings = {f"tunelint.trainer.{m}" for m in ("train_recipe", "eval_recipe", "loss", "data", "device",
+                                                        "tiny", "export", "generate", "merge", "serve", "plot",
+                                                        "scoring")}
+    inner = [t for t, _ in _imports(f"tunelint.trainer.{module}", path) if t in heavy_siblings]
+    assert not inner, inner

@@ -22,6 +22,7 @@ two start in the same second). `RunLayout` names every path:
 | `model/` | train (full) | the fine-tuned model and the tokenizer |
 | `loss.png` | train | training and evaluation loss against step |
 | `checkpoints/` | train | TRL checkpoints `checkpoint-<step>`, for `--resume` |
+| `trackers/` | train (`--report-to`) | the trackers' local files: `tensorboard/`, `wandb/` (offline), `mlruns/` |
 | `base-model/` | train (`--model tiny`) | the tiny model and tokenizer built from the data |
 | `editor.json` | the server | the editor's notes: what it launched (`kind`, files, the validation file's digest) |
 | `merged/` | serve (LoRA) | the adapter merged into the base, cached for `tunelint serve` (redone if older) |
@@ -43,9 +44,11 @@ can be added without breaking an older reader.
 | | | `tunelint eval`: `model`, `data`, `eval_examples` |
 | `step` | `Step` | `step`, `total_steps`, `epoch`, `progress` (0–1), `eta_s`, `loss` (latest logged) |
 | `log` | `Log` | `step` and whatever the trainer logged (`loss`, `learning_rate`, `grad_norm`, ...) |
-| `eval` | `Eval` | `phase` (`before` / `after`), `eval_loss`, `perplexity` |
+| `eval` | `Eval` | `phase` (`before` / `during` / `after`), `eval_loss`, `perplexity`; `step` (`during`), |
+| | | `examples` (validation examples used: a subsample for `during` when the file is large) |
 | `example` | `ExampleResult` | one evaluation record: `line`, `loss`, `loss_base`, `perplexity`, `generation`, |
 | | | `reference`, `exact_match`, `token_f1` |
+| `stopped_early` | `StoppedEarly` | `best_step`, `best_eval_loss`, `stopped_at_step`, `reason` (`--early-stopping`) |
 | `artifact` | `Artifact` | `kind` (`model`, `adapter`, `plot`, `metrics`, `eval_results`, `checkpoint`), `path` |
 | `error` | `Error` | `message` |
 | `end` | `End` | `status` (`completed` / `cancelled` / `failed`); training: `duration_s`, `exit_code` |
@@ -95,8 +98,9 @@ class RunLayout:
     BASE_MODEL = "base-model"
     EDITOR_NOTES = "editor.json"
     MERGED = "merged"
+    TRACKERS = "trackers"
     NAMES = (EVENTS, SETTINGS, CONFIG, METRICS, EVAL_RESULTS, ADAPTER, MODEL, PLOT, CHECKPOINTS, BASE_MODEL,
-             EDITOR_NOTES, MERGED)  # everything a run folder may hold
+             EDITOR_NOTES, MERGED, TRACKERS)  # everything a run folder may hold
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -161,6 +165,10 @@ class RunLayout:
     @property
     def merged(self) -> Path:
         return self.path / self.MERGED
+
+    @property
+    def trackers(self) -> Path:
+        return self.path / self.TRACKERS
 
     def checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"checkpoint-{step}"
@@ -300,11 +308,31 @@ class Metrics(TypedDict, total=False):
     token_f1: float
     duration_s: float
     status: str  # completed | cancelled
+    evals: list[EvalPoint]  # the evaluations during training (`--eval-steps`), in step order
+    early_stopping: EarlyStopping  # with `--early-stopping`: what was kept and why
+
+
+class EvalPoint(TypedDict):
+    """One evaluation during training (`Metrics.evals`)."""
+
+    step: int
+    eval_loss: float
+    examples: int  # validation examples it used (a subsample when the file is large)
+
+
+class EarlyStopping(TypedDict):
+    """`Metrics.early_stopping`: the checkpoint kept as the run's adapter/model, and why."""
+
+    patience: int  # evaluations without improvement before stopping
+    best_step: int  # the step whose checkpoint became the run's adapter/model
+    best_eval_loss: float
+    stopped_at_step: int  # the last step trained (the run's last step when it did not stop early)
+    reason: str  # in words
 
 
 # -- events ---------------------------------------------------------------------------------------
 
-Phase = Literal["before", "after"]
+Phase = Literal["before", "during", "after"]
 Status = Literal["completed", "cancelled", "failed"]
 ArtifactKind = Literal["model", "adapter", "plot", "metrics", "eval_results", "checkpoint"]
 
@@ -428,11 +456,13 @@ class Log(Event):
 @_event("eval")
 @dataclass(kw_only=True)
 class Eval(Event):
-    """The loss on the validation file before or after training."""
+    """The loss on the validation file before, during (every `--eval-steps`) or after training."""
 
     phase: Phase
     eval_loss: float
     perplexity: float | None  # None when the loss is too large to exponentiate
+    step: int | None = _absent_when_none()  # `during`: the step evaluated at
+    examples: int | None = _absent_when_none()  # validation examples used (`during`: maybe a subsample)
 
 
 @_event("example")
@@ -448,6 +478,18 @@ class ExampleResult(Event):
     reference: str  # that last assistant turn
     exact_match: bool  # generation == reference, ignoring case and whitespace
     token_f1: float  # SQuAD-style F1 of their words
+
+
+@_event("stopped_early")
+@dataclass(kw_only=True)
+class StoppedEarly(Event):
+    """`--early-stopping`: training stopped because the eval loss stopped improving; the best
+    checkpoint is the run's adapter/model."""
+
+    best_step: int  # the step kept
+    best_eval_loss: float
+    stopped_at_step: int
+    reason: str  # in words
 
 
 @_event("artifact")

@@ -34,6 +34,7 @@ from tunelint.options import (
 from .contract import EXIT_USAGE
 
 METHODS = ("lora", "full")
+REPORTERS = ("none", "tensorboard", "wandb", "mlflow", "trackio")
 HELP = "help"  # field metadata: the setting's documentation (the CLI option's help)
 CHOICES = "choices"  # field metadata: the values a str setting takes
 
@@ -81,6 +82,12 @@ class TrainSettings:
     eval_max_new_tokens: PositiveInt = setting(128, "Tokens generated per validation example after training.")
     logging_steps: PositiveInt = setting(5, "Log the loss every N steps.")
     checkpoint_steps: PositiveInt = setting(50, "Save a checkpoint every N steps.")
+    eval_steps: PositiveInt | None = setting(None, "Evaluate on the validation file every N steps (default: about "
+                                                   "ten evaluations per run; none without a validation file).")
+    early_stopping: PositiveInt | None = setting(None, "Stop when the eval loss has not improved for N evaluations "
+                                                       "and keep the best checkpoint (default: off).")
+    report_to: str = setting("none", "Also log to a tracker: none, tensorboard, wandb (offline without a network), "
+                                     "mlflow or trackio.", choices=REPORTERS)
 
     @property
     def lr(self) -> float:
@@ -95,6 +102,9 @@ class TrainSettings:
         user wrote it."""
         if self.method not in METHODS:
             raise SettingError(("method",), f"{key('method')} must be lora or full, not {self.method!r}")
+        if self.report_to not in REPORTERS:
+            raise SettingError(("report_to",), f"{key('report_to')} must be one of {', '.join(REPORTERS)}, "
+                                               f"not {self.report_to!r}")
         if self.epochs <= 0 and self.max_steps <= 0:
             raise SettingError(("epochs", "max_steps"), f"give a positive {key('epochs')} or {key('max_steps')}")
 

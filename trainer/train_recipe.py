@@ -6,7 +6,8 @@ recipes (`setup()`, `train()`, `save_checkpoint()`) and TRL's `scripts/sft.py`:
 
 1. `setup`: the linter's verdict, the data, the device, the model and tokenizer;
 2. `preflight`: masks and the checks only the tokenizer can make (no trained token, truncation);
-3. `build_trainer`: LoRA, TRL's `SFTConfig` and `SFTTrainer`, the progress callback; `start` event;
+3. `build_trainer`: LoRA, TRL's `SFTConfig` and `SFTTrainer`, the progress callback (and the
+   evaluation every `--eval-steps` on a subsample, `--early-stopping`, `--report-to`); `start` event;
 4. `evaluate_before`: the validation loss, and per example, before training;
 5. `train`: `trainer.train()` (from the last checkpoint with `--resume`), stopping on a cancel;
 6. `evaluate_after`: the validation loss after training (every rank takes part);
@@ -47,12 +48,17 @@ from .contract import (
     RunLayout,
     Start,
     Step,
+    StoppedEarly,
 )
 from .data import Encoded, TrainingExample, encode, load_examples
 from .device import detect
 from .events import Events, is_main_process, to_devnull
 from .loss import selective_trainer_class
 from .settings import TrainError, TrainSettings
+
+EVAL_SUBSAMPLE_MAX = 200  # validation examples per evaluation during training, at most
+EVAL_TIME_SHARE = 0.1  # the periodic evaluation's share of a run's time, roughly
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow", "trackio": "trackio"}
 
 
 def log(msg: str) -> None:
@@ -280,6 +286,8 @@ class TrainRecipe:
         self.metrics: Metrics = {}
         self.base_losses: list[float | None] = []
         self.cancelled = False
+        self.eval_steps: int | None = None  # the evaluation during training: every this many steps
+        self.during_examples = 0  # validation examples each of those uses
 
     def run(self) -> int:
         self.setup()
@@ -300,6 +308,7 @@ class TrainRecipe:
         """The linter's verdict, the data, the device, the model and its tokenizer."""
         import torch
 
+        check_tracker(self.settings.report_to)  # before anything slow: a missing package is a usage error
         self.lint = lint_gate([self.data] + ([self.validation] if self.validation else []), self.force, self.config)
         self.train_examples = load_examples(self.data)
         self.val_examples = load_examples(self.validation) if self.validation else []
@@ -333,6 +342,14 @@ class TrainRecipe:
         columns = lambda enc: Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels} for e in enc])  # noqa: E731
         train_ds = columns(self.train_enc)
         self.eval_ds = columns(self.val_enc) if self.val_enc else None
+        during_ds = self._plan_evaluation(columns)
+        callbacks = [_progress_callback(self.events, self.cancel, self.total_steps, self.metrics,
+                                        self.during_examples)]
+        if s.early_stopping:
+            from transformers import EarlyStoppingCallback
+
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=s.early_stopping))
+        _tracker_environment(s.report_to, self.layout)
         trained_tokens = self.train_info["trainable_tokens"]
         log(f"tunelint: {'DRY RUN with a tiny model built from the data; ' if self.dry_run else ''}model {s.model}, "
             f"{s.method}, {device.name} ({device.precision}), {len(self.train_enc)} training examples, "
@@ -340,8 +357,8 @@ class TrainRecipe:
         # on a CPU, the loss on trained positions only (trainer/loss.py); elsewhere TRL's fused LM head
         trainer_class = selective_trainer_class(SFTTrainer) if device.kind == "cpu" else SFTTrainer
         self.trainer = trainer_class(model=self.model, args=self._sft_config(), train_dataset=train_ds,
-                                     eval_dataset=self.eval_ds, processing_class=self.tok, peft_config=peft_config,
-                                     callbacks=[_progress_callback(self.events, self.cancel, self.total_steps)])
+                                     eval_dataset=during_ds if during_ds is not None else self.eval_ds,
+                                     processing_class=self.tok, peft_config=peft_config, callbacks=callbacks)
         self.trainer.remove_callback(PrinterCallback)  # stdout carries only events (--events -); progress goes there
         self.dev = self.trainer.model.device
         self.events.emit(Start(
@@ -354,19 +371,52 @@ class TrainRecipe:
             "dry_run": self.dry_run, "train_examples": len(self.train_enc), "eval_examples": len(self.val_enc),
             "preflight": {"train": self.train_info, "validation": self.val_info}})
 
+    def _plan_evaluation(self, columns):
+        """The evaluation during training: every `--eval-steps` (default: about ten per run), on at
+        most EVAL_SUBSAMPLE_MAX validation examples, fewer when that would take more than about
+        EVAL_TIME_SHARE of the training between two evaluations (a forward pass costs about a third
+        of a training step's forward and backward). The dataset it uses when it is a subsample."""
+        s = self.settings
+        if not self.val_enc:
+            if s.early_stopping:
+                raise TrainError("--early-stopping needs a validation file (--validation FILE)")
+            return None
+        self.eval_steps = s.eval_steps or max(1, math.ceil(self.total_steps / 10))
+        trained_between = self.eval_steps * s.batch_size * s.grad_accum * self.world
+        budget = max(32, int(3 * EVAL_TIME_SHARE * trained_between))
+        n = min(len(self.val_enc), EVAL_SUBSAMPLE_MAX, budget)
+        self.during_examples = n
+        if n == len(self.val_enc):
+            log(f"tunelint: evaluating every {self.eval_steps} steps on the {n} validation examples")
+            return None
+        import random
+
+        picked = sorted(random.Random(s.seed).sample(range(len(self.val_enc)), n))
+        log(f"tunelint: evaluating every {self.eval_steps} steps on a subsample of {n} of the {len(self.val_enc)} "
+            "validation examples (the evaluation after training uses them all)")
+        self.metrics["eval_examples_during"] = n
+        return columns([self.val_enc[i] for i in picked])
+
     def _sft_config(self):
         from trl import SFTConfig
 
         s, device = self.settings, self.device
+        during = self.eval_steps is not None
+        # early stopping keeps the best checkpoint: one saved at every evaluation
+        save_steps = self.eval_steps if s.early_stopping else s.checkpoint_steps
         return SFTConfig(
             output_dir=str(self.layout.checkpoints), num_train_epochs=s.epochs, max_steps=s.max_steps,
             learning_rate=s.lr, per_device_train_batch_size=s.batch_size,
             per_device_eval_batch_size=s.batch_size, gradient_accumulation_steps=s.grad_accum,
             max_length=s.max_length, packing=s.packing, bf16=device.bf16, fp16=device.fp16,
             use_cpu=device.kind == "cpu", logging_steps=s.logging_steps, save_strategy="steps",
-            save_steps=s.checkpoint_steps, save_total_limit=2,
-            report_to=[], seed=s.seed, gradient_checkpointing=s.gradient_checkpointing,
-            eval_strategy="no", ddp_backend="gloo" if device.kind == "cpu" and self.world > 1 else None,
+            save_steps=save_steps, save_total_limit=2,
+            report_to=[] if s.report_to == "none" else [s.report_to], seed=s.seed,
+            gradient_checkpointing=s.gradient_checkpointing,
+            eval_strategy="steps" if during else "no", eval_steps=self.eval_steps,
+            load_best_model_at_end=bool(s.early_stopping), metric_for_best_model="eval_loss" if s.early_stopping
+            else None, greater_is_better=False if s.early_stopping else None,
+            ddp_backend="gloo" if device.kind == "cpu" and self.world > 1 else None,
             dataloader_num_workers=0, disable_tqdm=True, lr_scheduler_type="cosine", warmup_steps=0.05,
             eval_packing=False, use_liger_kernel=False,
             # batches of similar lengths: padding is wasted compute, and chat examples vary a lot
@@ -379,11 +429,11 @@ class TrainRecipe:
 
         if self.eval_ds is None:
             return
-        before = self.trainer.evaluate()
+        before = self.trainer.evaluate(eval_dataset=self.eval_ds)  # every example, not the subsample
         self.metrics["eval_loss_before"] = before["eval_loss"]
         self.metrics["perplexity_before"] = _ppl(before["eval_loss"])
         self.events.emit(Eval(phase="before", eval_loss=before["eval_loss"],
-                              perplexity=self.metrics["perplexity_before"]))
+                              perplexity=self.metrics["perplexity_before"], examples=len(self.val_enc)))
         if is_main_process():
             self.base_losses = scoring.example_losses(self.trainer.model, self.val_enc, self.dev)
 
@@ -402,6 +452,7 @@ class TrainRecipe:
         result = trainer.train(resume_from_checkpoint=checkpoint)
         train_s = time.time() - t0
         self.cancelled = self.cancel.requested
+        self._early_stopping_outcome()
         if self.cancelled:
             trainer.save_model(str(self.layout.checkpoint(trainer.state.global_step)))
             self.events.emit(Artifact(kind="checkpoint", path=str(self.layout.checkpoints)))
@@ -413,14 +464,40 @@ class TrainRecipe:
             "train_tokens_per_second": round(trained_tokens * epochs_done / train_s, 2) if train_s > 0 else None,
         })
 
+    def _early_stopping_outcome(self) -> None:
+        """With --early-stopping: the step kept (transformers loaded its checkpoint at the end) and
+        why; a `stopped_early` event when training stopped before its last step."""
+        s, state = self.settings, self.trainer.state
+        if not s.early_stopping or state.best_metric is None:
+            return
+        best_step = state.best_global_step
+        if best_step is None and state.best_model_checkpoint:
+            best_step = int(Path(state.best_model_checkpoint).name.rsplit("-", 1)[-1])
+        stopped_at = state.global_step
+        early = stopped_at < (state.max_steps or self.total_steps) and not self.cancelled
+        best = round(float(state.best_metric), 6)
+        if early:
+            reason = (f"the eval loss did not improve on {best:.4g} (step {best_step}) for {s.early_stopping} "
+                      f"evaluation(s); stopped at step {stopped_at} and kept step {best_step}")
+        else:
+            reason = (f"trained to the last step ({stopped_at}) without {s.early_stopping} evaluation(s) in a row "
+                      f"without improvement; kept the best step {best_step} (eval loss {best:.4g})")
+        self.metrics["early_stopping"] = {"patience": s.early_stopping, "best_step": best_step, "best_eval_loss": best,
+                                          "stopped_at_step": stopped_at, "reason": reason}
+        log(f"tunelint: early stopping: {reason}")
+        if early:
+            self.events.emit(StoppedEarly(best_step=best_step, best_eval_loss=best, stopped_at_step=stopped_at,
+                                          reason=reason))
+
     def evaluate_after(self) -> None:
         """The validation loss after training; every rank takes part (the evaluation is shared)."""
         if self.eval_ds is None or self.cancelled:
             return
-        after = self.trainer.evaluate()
+        after = self.trainer.evaluate(eval_dataset=self.eval_ds)  # every example
         self.metrics["eval_loss_after"] = after["eval_loss"]
         self.metrics["perplexity_after"] = _ppl(after["eval_loss"])
-        self.events.emit(Eval(phase="after", eval_loss=after["eval_loss"], perplexity=self.metrics["perplexity_after"]))
+        self.events.emit(Eval(phase="after", eval_loss=after["eval_loss"], perplexity=self.metrics["perplexity_after"],
+                              examples=len(self.val_enc)))
 
     def evaluate_examples(self) -> None:
         """Per validation example (rank 0): loss after and before, a generation, exact match, F1."""
@@ -465,17 +542,73 @@ class TrainRecipe:
             self.events.emit(Artifact(kind="plot", path=str(png)))
 
 
-def _progress_callback(events: Events, cancel: Cancel, total_steps: int):
-    """A TrainerCallback: `log` and `step` events, and a cancel stops at the step's end."""
+def check_tracker(report_to: str) -> None:
+    """TrainError (exit 2) when --report-to names a tracker whose package is not installed."""
+    import importlib.util
+
+    package = TRACKER_PACKAGES.get(report_to)
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise TrainError(f"--report-to {report_to} needs the {package} package, which is not installed: "
+                         f"`pip install {package}` (in the environment tunelint trains in)")
+
+
+def _tracker_environment(report_to: str, layout: RunLayout) -> None:
+    """The trackers' local files go under the run's `trackers/` (unless their variables say
+    otherwise); W&B runs offline when its servers cannot be reached."""
+    folder = layout.trackers
+    if report_to == "tensorboard":
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(folder / "tensorboard"))
+    elif report_to == "wandb":
+        os.environ.setdefault("WANDB_DIR", str(folder))
+        if "WANDB_MODE" not in os.environ and not _reachable("api.wandb.ai", 443):
+            os.environ["WANDB_MODE"] = "offline"
+            log(f"tunelint: W&B cannot be reached: logging offline into {folder / 'wandb'} (`wandb sync` later)")
+    elif report_to == "mlflow":
+        os.environ.setdefault("MLFLOW_TRACKING_URI", (folder / "mlruns").resolve().as_uri())
+    else:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _reachable(host: str, port: int, timeout: float = 2.0) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _progress_callback(events: Events, cancel: Cancel, total_steps: int, metrics: Metrics | None = None,
+                       eval_examples: int = 0):
+    """A TrainerCallback: `log` and `step` events, an `eval` event (phase `during`) per evaluation
+    during training (also in `metrics["evals"]`), and a cancel stops at the step's end."""
     from transformers import TrainerCallback
 
     class Progress(TrainerCallback):
         def __init__(self):
             self.t0 = None
             self.loss = None
+            self.training = False  # the evaluations before and after training are not `during`
 
         def on_train_begin(self, args_, state, control, **kw):
             self.t0 = time.time()
+            self.training = True
+
+        def on_train_end(self, args_, state, control, **kw):
+            self.training = False
+
+        def on_evaluate(self, args_, state, control, metrics=None, **kw):
+            loss = (metrics or {}).get("eval_loss")
+            if not self.training or loss is None:
+                return
+            loss = float(loss)
+            events.emit(Eval(phase="during", eval_loss=loss, perplexity=_ppl(loss), step=state.global_step,
+                             examples=eval_examples))
+            if metrics_out is not None:
+                metrics_out.setdefault("evals", []).append(
+                    {"step": state.global_step, "eval_loss": loss, "examples": eval_examples})
 
         def on_log(self, args_, state, control, logs=None, **kw):
             logs = dict(logs or {})
@@ -496,6 +629,7 @@ def _progress_callback(events: Events, cancel: Cancel, total_steps: int):
                 control.should_training_stop = True
                 control.should_save = True
 
+    metrics_out = metrics
     return Progress()
 
 

@@ -417,6 +417,56 @@ def eval_cmd(target, data, output, max_new_tokens, events_to):
     click.echo(f"Wrote {RunLayout(out).eval_results}", err=True)
 
 
+class _RunsGroup(click.Group):
+    """`tunelint runs [DIR...]` lists; `tunelint runs compare A B` compares."""
+
+    def parse_args(self, ctx, args):
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("runs", cls=_RunsGroup)
+def runs_group():
+    """List the runs (`tunelint runs [DIR...]`) or compare two (`tunelint runs compare A B`)."""
+
+
+@runs_group.command("list")
+@click.argument("dirs", nargs=-1, type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def runs_list(dirs, fmt):
+    """The runs under DIR (a run folder, or a folder of them; default: ./.tunelint/runs): date,
+    model, method, status (running, completed, cancelled, failed, broken), eval loss, duration."""
+    import json
+
+    from tunelint.trainer.history import format_runs, list_runs
+
+    missing = [d for d in dirs if not os.path.isdir(d)]
+    if missing:
+        raise click.UsageError(f"no such folder: {missing[0]}")
+    summaries = list_runs(dirs or None, workspace=os.getcwd())
+    click.echo(json.dumps(summaries, indent=1) if fmt == "json" else format_runs(summaries))
+
+
+@runs_group.command("compare")
+@click.argument("a", type=click.Path(file_okay=False))
+@click.argument("b", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def runs_compare(a, b, fmt):
+    """Two runs side by side: metrics, the settings that differ, the loss of each validation line
+    (largest difference first). Refused when they were evaluated on different validation files."""
+    import json
+
+    from tunelint.trainer.history import CompareRefused, compare, format_comparison
+
+    try:
+        result = compare(a, b)
+    except CompareRefused as e:
+        click.echo(f"tunelint: cannot compare: {e}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(result, indent=1) if fmt == "json" else format_comparison(result))
+
+
 @main.command("export")
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),

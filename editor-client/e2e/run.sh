@@ -264,6 +264,7 @@ if [ "$README" = 1 ]; then
   cp "$SHOTS/readme-diagnostics.png" "$REPO/docs/screenshots/diagnostics.png"
   cp "$SHOTS/readme-results.png" "$REPO/docs/screenshots/results.png"
   cp "$SHOTS/compare-panel.png" "$REPO/docs/screenshots/compare.png"
-  say "README screenshots: docs/screenshots/diagnostics.png, docs/screenshots/results.png, docs/screenshots/compare.png"
+  cp "$SHOTS/run-view-live.png" "$REPO/docs/screenshots/run-view.png"
+  say "README screenshots: docs/screenshots/diagnostics.png, docs/screenshots/results.png, docs/screenshots/compare.png, docs/screenshots/run-view.png"
 fi
 exit 0

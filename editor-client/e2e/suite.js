@@ -17,7 +17,14 @@
 //   6 serve: "tunelint: Serve this run" shows the endpoint's URL with "Copy URL"; GET <url>/models
 //     lists the run; "tunelint: Stop serving" stops it (no `tunelint serve` process left);
 //   7 cancel: maxSteps raised in the user settings, a second fine-tune, "tunelint: Cancel run",
-//     the run stops (status bar, code lens, no trainer process).
+//     the run stops (status bar, code lens, no trainer process);
+//   4 also opens the Run view ("tunelint: Show the latest run") while the run trains: it shows the
+//     run running (with an ETA), updates, ends completed with >= 2 loss points and the worst
+//     validation examples (a link opens validation.jsonl); run-view-live.png;
+//   8 runs list: the explorer's "tunelint runs" view lists the completed and the cancelled run;
+//     a row opens its Run view;
+//   9 compare two runs: a third short fine-tune, "tunelint: Compare two runs", two picked: the
+//     comparison page has a row per validation line.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -438,6 +445,58 @@ function outputChannelText(trace = false) {
   return found.join('\n');
 }
 
+// -- the Run view, the Runs list and the run comparison ---------------------------------------
+
+/** The webview whose page has `selector` (several may be open): its frame. */
+async function webviewWith(selector, timeout = UI) {
+  return until(async () => {
+    for (const f of page.frames()) {
+      if (!f.isDetached() && (await f.locator(selector).count().catch(() => 0)) > 0) {
+        return f;
+      }
+    }
+    return null;
+  }, timeout, async () => `no webview shows ${selector} (frames: ${JSON.stringify(page.frames().map((f) => f.url().slice(0, 80)))})`);
+}
+
+/** What the Run view shows: its body's data-* (status, updates, chart points) and facts. */
+async function runViewState(f) {
+  const body = f.locator('body');
+  const attr = async (a) => (await body.getAttribute(a, { timeout: 2000 })) ?? '';
+  return {
+    status: await attr('data-status'),
+    updates: Number(await attr('data-updates')) || 0,
+    lossPoints: Number(await f.locator('#chart-loss').getAttribute('data-points', { timeout: 2000 })) || 0,
+    canvases: await f.locator('#chart-loss canvas').count(),
+    facts: (await f.locator('#facts').textContent({ timeout: 2000 })) ?? '',
+  };
+}
+
+/** Closes the editor tab whose label starts with `prefix` (click it, then Ctrl+W). */
+async function closeTab(prefix) {
+  await retry(`closing the "${prefix}" tab`, async () => {
+    const tab = page.locator('.tabs-container .tab', { hasText: prefix }).first();
+    await tab.click({ timeout: 5000 });
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Control+W');
+    await until(async () => (await page.locator('.tabs-container .tab', { hasText: prefix }).count()) === 0, 5000, `the "${prefix}" tab is still open`);
+  });
+}
+
+/** The rows of the explorer's "tunelint runs" view. */
+function runsRows() {
+  return page.locator('.pane', { has: page.locator('.pane-header', { hasText: /tunelint runs/i }) }).locator('.monaco-list-row');
+}
+
+const runFolders = () => {
+  try {
+    return fs.readdirSync(path.join(WS, '.tunelint', 'runs')).filter((n) => fs.statSync(path.join(WS, '.tunelint', 'runs', n)).isDirectory());
+  } catch (_) {
+    return [];
+  }
+};
+
+
 // -- the suite -----------------------------------------------------------------------------------
 
 async function main() {
@@ -557,6 +616,54 @@ async function main() {
       log(`  status bar: ${progress.slice(0, 160)}`);
       await until(async () => /step \d+\/\d+/.test(await statusText()), TRAIN, 'no "step n/m" progress');
       await shot('fine-tune-progress');
+      // the Run view, opened while the run trains: it shows the run as running and updates live
+      await runCommand('tunelint: Show the latest run');
+      const rv = await webviewWith('#chart-loss');
+      const seen = [];
+      let liveShot = false;
+      await until(async () => {
+        const st = await runViewState(rv).catch(() => null);
+        if (st && (seen.length === 0 || st.updates !== seen[seen.length - 1].updates)) {
+          seen.push(st);
+        }
+        if (st && st.status === 'running' && st.lossPoints >= 1 && !liveShot) {
+          liveShot = true;
+          await page.screenshot({ path: path.join(SHOTS, 'run-view-live.png') });
+          log(`  run view live: ${st.lossPoints} loss points, ${st.facts.slice(0, 160)}`);
+        }
+        return !/Fine-tuning/.test(await statusText()) && st && st.status !== 'running' ? st : null;
+      }, TRAIN, async () => `the Run view did not follow the run to its end: ${JSON.stringify(seen.slice(-3))}`);
+      const final = await until(async () => {
+        const st = await runViewState(rv);
+        return st.status === 'completed' && st.lossPoints >= 2 ? st : null;
+      }, UI, async () => `the Run view does not show the completed run with >= 2 loss points: ${JSON.stringify(await runViewState(rv))}`);
+      const running = seen.filter((x) => x.status === 'running');
+      log(`  run view: ${seen.length} distinct updates seen (${running.length} while running), finally ${final.lossPoints} loss points, ${final.canvases} canvas`);
+      if (running.length === 0) {
+        throw new Error(`the Run view never showed the run as running: ${JSON.stringify(seen)}`);
+      }
+      if (final.updates <= running[0].updates) {
+        throw new Error(`the Run view did not update after it showed the running run: ${JSON.stringify(seen)}`);
+      }
+      if (final.canvases < 1) {
+        throw new Error('no chart canvas in the Run view');
+      }
+      if (!/ETA/.test(running[running.length - 1].facts)) {
+        throw new Error(`no ETA in the running Run view: ${running[running.length - 1].facts}`);
+      }
+      await until(async () => (await rv.locator('#worst .line-link').count()) > 0, UI, 'no worst validation examples in the Run view after the run');
+      await shot('run-view-done');
+      if (!liveShot) {
+        fs.copyFileSync(path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-run-view-done.png`), path.join(SHOTS, 'run-view-live.png'));
+        notes.push('the run ended before the Run view had drawn a running point: run-view-live.png is the finished view');
+      }
+      // a worst example's link opens validation.jsonl at its line
+      await rv.locator('#worst .line-link').first().click();
+      await until(async () => /validation\.jsonl/.test((await page.locator('.tabs-container .tab.active').first().textContent()) ?? ''), UI,
+        'the worst example link did not open validation.jsonl');
+      await closeTab('validation.jsonl');
+      await closeTab('Run ');
+      await openFile('train.jsonl');
       await until(async () => !/Fine-tuning/.test(await statusText()), TRAIN, 'the fine-tune did not end');
       const out = outputChannelText();
       if (/train (failed|cancelled)/.test(out)) {
@@ -679,6 +786,60 @@ async function main() {
       await until(async () => /train cancelled/.test(outputChannelText()), 15_000, 'the output channel does not say "train cancelled"');
       await shot('cancelled');
       await noteRunFolderProblems();
+    });
+
+    await step('8 runs list', async () => {
+      await runCommand('tunelint: Refresh runs');
+      await runCommand('Focus on tunelint runs View');
+      await until(async () => (await runsRows().count()) >= 2, UI, async () => `the runs list has ${await runsRows().count()} rows (runs: ${runFolders().join(', ')})`);
+      const rows = await runsRows().allInnerTexts();
+      log(`  runs list: ${JSON.stringify(rows)}`);
+      if (!rows.some((r) => /completed/.test(r) && /full/.test(r) && /→/.test(r)) || !rows.some((r) => /cancelled/.test(r))) {
+        throw new Error(`the runs list does not show the completed (with its eval loss before → after) and the cancelled run: ${JSON.stringify(rows)}`);
+      }
+      await shot('runs-list');
+      // a row opens its Run view
+      await runsRows().filter({ hasText: 'completed' }).first().click();
+      const rv = await webviewWith('#chart-loss');
+      await until(async () => (await runViewState(rv)).status === 'completed', UI, 'the row did not open its Run view');
+      await closeTab('Run ');
+    });
+
+    await step('9 compare two runs', async () => {
+      await setSettingInUI('tunelint.train.maxSteps', '8');
+      await openFile('train.jsonl');
+      await retry('starting a third (short) fine-tune', async () => {
+        await clickCodeLens('Fine-tune (tiny, full)');
+        await until(async () => /Fine-tuning train\.jsonl/.test(await statusText()), UI, 'no progress after the click');
+      }, 2);
+      await until(async () => !/Fine-tuning/.test(await statusText()), TRAIN, 'the third fine-tune did not end');
+      await runCommand('tunelint: Refresh runs');
+      await until(async () => (await runsRows().filter({ hasText: 'completed' }).count()) >= 2, UI,
+        async () => `the runs list does not show two completed runs: ${JSON.stringify(await runsRows().allInnerTexts())}`);
+      await runCommand('tunelint: Compare two runs');
+      for (const which of ['first', 'second']) {
+        // typed, not clicked: a row's hover can cover the next one
+        const input = quickInput().locator('input');
+        await input.waitFor({ state: 'visible', timeout: UI });
+        await until(async () => /^Compare/.test((await quickInput().locator('.quick-input-title').textContent()) ?? ''), UI, 'no "Compare two runs" pick');
+        await input.fill('completed');
+        const row = quickInput().locator('.quick-input-list .monaco-list-row', { hasText: 'completed' }).first();
+        await row.waitFor({ state: 'visible', timeout: UI });
+        await page.waitForTimeout(300);
+        await input.press('Enter');
+        log(`  picked the ${which} run`);
+        await page.waitForTimeout(500);
+      }
+      const cv = await webviewWith('#lines tr', SERVER);
+      const title = (await cv.locator('#title').textContent()) ?? '';
+      const lines = await cv.locator('#lines tr').count();
+      const metrics = await cv.locator('#metrics tr').count();
+      log(`  comparison: "${title}", ${metrics - 1} metrics, ${lines - 1} lines`);
+      if (!/ vs /.test(title) || lines - 1 !== INFO.validationLines || metrics < 2) {
+        throw new Error(`the comparison does not show the two runs with a row per validation line: "${title}", ${lines - 1} lines, ${metrics - 1} metrics`);
+      }
+      await shot('compare-runs');
+      await closeTab('tunelint: compare runs');
     });
   } finally {
     for (const n of notes) {

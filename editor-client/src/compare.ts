@@ -7,6 +7,10 @@
 
 import { randomBytes } from 'crypto';
 
+import { WEBVIEW_DOM } from './webviewdom';
+
+
+
 /** The experimental client capability that tells the server this client shows the panel (so it
  * does not also send `window/showDocument` of its markdown view): `experimental.tunelintComparePanel`. */
 export const COMPARE_PANEL_CAPABILITY = 'tunelintComparePanel';
@@ -196,15 +200,7 @@ export function makeNonce(random: (n: number) => Buffer = randomBytes): string {
  * asks for the state when it loads ('ready') and renders each `{type: 'state', state}` whole. */
 export const WEBVIEW_SCRIPT = String.raw`(function () {
   'use strict';
-  const vscode = acquireVsCodeApi();
-  const $ = (id) => document.getElementById(id);
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-  function clear(e) { while (e.firstChild) { e.removeChild(e.firstChild); } }
+${WEBVIEW_DOM}
   function fill(id, text, done, empty) {
     const col = $(id);
     const body = col.querySelector('.text');

@@ -6,6 +6,7 @@ import { LanguageClient, RevealOutputChannelOn, TransportKind } from 'vscode-lan
 import { ClientLike, Controller } from './controller';
 import { makeRun } from './launch';
 import { pythonEnvironments } from './python';
+import { registerRunsUi } from './runsui';
 
 let controller: Controller | undefined;
 
@@ -28,6 +29,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       ),
   });
   context.subscriptions.push({ dispose: () => void controller?.dispose() });
+  // The Runs list, Run view and run comparison: the server's tunelint.listRuns / runDetails /
+  // compareRuns, which the language client registers as VS Code commands.
+  registerRunsUi(context, (command, ...args) => Promise.resolve(vscode.commands.executeCommand(command, ...args)));
   // Not awaited: probing the interpreter can take seconds, and activation should not wait on it.
   void controller.start();
 }

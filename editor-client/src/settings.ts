@@ -28,6 +28,9 @@ export const TRAIN_KEYS = [
   'evalMaxNewTokens',
   'loggingSteps',
   'checkpointSteps',
+  'evalSteps',
+  'earlyStopping',
+  'reportTo',
 ] as const;
 /** Generation settings for `tunelint.compare`, under `tunelint.generate.*`, forwarded as
  * `generate: {...}`: the fields of tunelint/options.py's GenerateOptions, camelCase. Their

@@ -57,9 +57,40 @@ export class Uri {
   get fsPath(): string {
     return this.path;
   }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, base.authority, [base.path.replace(/\/$/, ''), ...parts].join('/'));
+  }
   toString(): string {
     return this.scheme === 'file' ? `file://${encodeURI(this.path)}` : `${this.scheme}:${this.path}`;
   }
+}
+
+export enum TreeItemCollapsibleState {
+  None = 0,
+  Collapsed = 1,
+  Expanded = 2,
+}
+
+export class TreeItem {
+  description?: string;
+  tooltip?: string;
+  iconPath?: unknown;
+  contextValue?: string;
+  id?: string;
+  command?: { command: string; title: string; arguments?: unknown[] };
+  constructor(readonly label: string, readonly collapsibleState: TreeItemCollapsibleState = TreeItemCollapsibleState.None) {}
+}
+
+export class ThemeIcon {
+  constructor(readonly id: string) {}
+}
+
+export class Position {
+  constructor(readonly line: number, readonly character: number) {}
+}
+
+export class Range {
+  constructor(readonly start: Position, readonly end: Position) {}
 }
 
 export enum StatusBarAlignment {
@@ -200,6 +231,12 @@ export const stub = {
   clipboard: '',
   statusItems: [] as FakeStatusBarItem[],
   panels: [] as FakeWebviewPanel[],
+  /** Tree views created (window.createTreeView), quick picks shown and their answers (each a label,
+   * taken in turn), documents opened (window.showTextDocument). */
+  trees: [] as { id: string; options: unknown }[],
+  quickPicks: [] as { items: { label: string }[]; options: unknown }[],
+  quickPickAnswers: [] as string[],
+  opened: [] as { uri: Uri; options: unknown }[],
   /** Titles of the progress notifications shown (window.withProgress). */
   progress: [] as string[],
   channels: [] as FakeOutputChannel[],
@@ -221,6 +258,10 @@ export const stub = {
     this.clipboard = '';
     this.statusItems = [];
     this.panels = [];
+    this.trees = [];
+    this.quickPicks = [];
+    this.quickPickAnswers = [];
+    this.opened = [];
     this.progress = [];
     this.channels = [];
     this.extensions = new Map();
@@ -322,6 +363,21 @@ export const window = {
   withProgress<R>(options: { location: ProgressLocation; title?: string }, task: (progress: { report(v: unknown): void }) => Promise<R>): Promise<R> {
     stub.progress.push(options.title ?? '');
     return task({ report() {} });
+  },
+  createTreeView(id: string, options: unknown) {
+    stub.trees.push({ id, options });
+    return new Disposable();
+  },
+  showQuickPick<T extends { label: string }>(items: T[] | Promise<T[]>, options?: unknown): Promise<T | undefined> {
+    return Promise.resolve(items).then((list) => {
+      stub.quickPicks.push({ items: list, options });
+      const want = stub.quickPickAnswers.shift();
+      return list.find((i) => i.label === want);
+    });
+  },
+  showTextDocument(uri: Uri, options?: unknown): Promise<unknown> {
+    stub.opened.push({ uri, options });
+    return Promise.resolve({});
   },
   showOpenDialog(): Promise<Uri[] | undefined> {
     return Promise.resolve(stub.openDialogAnswer);

@@ -44,6 +44,8 @@ def test_every_event_type_round_trips_through_json():
         Step(step=1, total_steps=4, epoch=0.25, progress=0.25, eta_s=None, loss=None),
         Log(step=1, values={"loss": 2.5, "learning_rate": 0.01}),
         contract.Eval(phase="before", eval_loss=3.0, perplexity=20.1),
+        contract.Eval(phase="during", eval_loss=2.5, perplexity=12.2, step=4, examples=200),
+        contract.StoppedEarly(best_step=4, best_eval_loss=2.5, stopped_at_step=8, reason="no improvement"),
         ExampleResult(line=2, loss=1.0, loss_base=2.0, perplexity=2.7, generation="a", reference="b",
                       exact_match=False, token_f1=0.0),
         Artifact(kind="metrics", path="/r/metrics.json"),

@@ -48,7 +48,8 @@ def test_full_fine_tune_learns_and_writes_the_run_folder(dataset, tmp_path):
     assert cfg["versions"]["trl"] and cfg["settings"]["method"] == "full"
     ev = events(run)
     assert ev[0]["event"] == "start" and ev[-1] == {**ev[-1], "event": "end", "status": "completed", "exit_code": 0}
-    assert [e["phase"] for e in ev if e["event"] == "eval"] == ["before", "after"]
+    phases = [e["phase"] for e in ev if e["event"] == "eval"]
+    assert phases[0] == "before" and phases[-1] == "after" and set(phases[1:-1]) == {"during"}  # ~10 during
     assert len([e for e in ev if e["event"] == "example"]) == 6
     assert max(e["progress"] for e in ev if e["event"] == "step") == 1.0
 
@@ -147,6 +148,7 @@ def test_two_processes_on_cpu_with_gloo(dataset, tmp_path):
     assert ev[-1]["status"] == "completed"
     assert (run / "model" / "config.json").is_file()
     # the evaluation after training is shared by both ranks; the per-example one is rank 0's
-    assert [e["phase"] for e in ev if e["event"] == "eval"] == ["before", "after"]
+    phases = [e["phase"] for e in ev if e["event"] == "eval"]
+    assert phases[0] == "before" and phases[-1] == "after" and set(phases[1:-1]) == {"during"}  # ~10 during
     records = [json.loads(line) for line in (run / "eval_results.jsonl").read_text().splitlines()]
     assert sorted(r["line"] for r in records) == [1, 2, 4, 5, 6, 7]
