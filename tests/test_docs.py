@@ -40,3 +40,14 @@ def test_readme_lists_every_option_of_tunelint_train():
     help_text = CliRunner().invoke(main, ["train", "--help"]).output
     options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
     assert options and not {o for o in options if o not in readme}, "README's Fine-tuning options"
+
+
+def test_readme_lists_every_option_of_the_model_and_run_commands():
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for cmd in (["export"], ["serve"], ["runs"], ["runs", "compare"], ["profiles"]):
+        help_text = CliRunner().invoke(main, [*cmd, "--help"]).output
+        options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
+        assert not {o for o in options if o not in readme}, f"README's section on tunelint {' '.join(cmd)}"
+
