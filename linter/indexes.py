@@ -54,7 +54,12 @@ class FormatIndex:
             counts = Counter(by_line.values())
             if len(counts) < 2:
                 continue
-            main, n = counts.most_common(1)[0]
+            n = max(counts.values())
+            tied = [f for f, c in counts.items() if c == n]
+            # a tie goes to the format of the file's first line among them, wherever the lines
+            # were added from (the server re-adds an edited line: insertion order is not the file's)
+            main = tied[0] if len(tied) == 1 else min(tied, key=lambda f: min(
+                self.line_of(path, ln) for ln, g in by_line.items() if g == f))
             for line, fmt in by_line.items():
                 if fmt != main:
                     out.append(IndexFinding(path, self.line_of(path, line), "TL802",
