@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from tunelint.children import die_with_parent
 from tunelint.linter.example import detect_format
 from tunelint.linter.to_chat import ConvertError, to_chat
 from tunelint.options import generate_settings
 from tunelint.trainer.contract import RunLayout, latest_training_run, runs_dir
 
-from .runs import RunRefused, _die_with_parent, _lines
+from .runs import RunRefused, _lines
 from .to_lsp import path_to_uri
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class GenerateWorker:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tunelint.trainer.generate", stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
             loop = asyncio.get_running_loop()
             self._reader = loop.create_task(self._read(self.proc))
             loop.create_task(self._read_stderr(self.proc))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from tunelint.children import die_with_parent
 from tunelint.linter.atomic import is_inside, write_atomically
 from tunelint.trainer.contract import (
     End,
@@ -136,7 +137,7 @@ class Job:
     async def start(self, on_event) -> int:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+            stdin=asyncio.subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
         try:
             await asyncio.gather(self._read_events(on_event), self._read_stderr())
         except BaseException:
@@ -230,18 +231,6 @@ async def _lines(stream: asyncio.StreamReader):
             yield line + b"\n"
     if buffer:
         yield bytes(buffer)
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: on Linux, SIGTERM when the server dies, even by SIGKILL (the
-    trainer then saves a checkpoint and stops). Elsewhere a no-op."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 def run_folder_arg(root: Path, value: object) -> Path:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from tunelint.children import die_with_parent
 from tunelint.trainer.contract import RunLayout, latest_training_run
 
-from .runs import RunRefused, _die_with_parent, run_folder_arg
+from .runs import RunRefused, run_folder_arg
 
 if TYPE_CHECKING:
     from .main import TunelintServer
@@ -92,7 +93,7 @@ class Serving:
         self.stderr_tail = []
         self.proc = proc = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent, cwd=str(self.ls.project.root))
+            start_new_session=True, preexec_fn=die_with_parent, cwd=str(self.ls.project.root))
         asyncio.get_running_loop().create_task(self._read_stderr(proc))
         try:
             ready = await asyncio.wait_for(self._ready(proc), READY_TIMEOUT_S)

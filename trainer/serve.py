@@ -36,6 +36,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tunelint.children import die_with_parent
+
 from .contract import RunLayout
 from .merge import RunError, RunInfo, merge, run_info
 
@@ -286,16 +288,6 @@ def _check_engine_installed() -> None:
 
 # -- running ------------------------------------------------------------------------------------
 
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
-
-
 def _url(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
     if ":" in shown and not shown.startswith("["):
@@ -372,7 +364,7 @@ def serve(target: str, *, host: str = "127.0.0.1", port: int = 8000, allow_remot
     proc = None
     try:
         proc = subprocess.Popen(p.argv, cwd=p.cwd, stdin=subprocess.DEVNULL, stdout=sys.stderr,  # stdout: ours
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=die_with_parent)
         _wait_ready(proc, base_url, [] if p.preload else p.names, timeout=1800)
         for name in p.preload:
             _load(base_url, name)
