@@ -63,6 +63,7 @@ export interface ClientLike {
   onDidChangeState(listener: (e: { oldState: number; newState: number }) => void): vscode.Disposable;
   registerFeature(feature: StaticFeature): void;
   onNotification(method: string, handler: (params: any) => void): vscode.Disposable;
+  sendRequest?(method: string, params: unknown): Promise<unknown>;
 }
 
 /** The client capabilities only this extension has: `experimental.tunelintComparePanel`. */
@@ -121,6 +122,8 @@ export class Controller implements vscode.Disposable {
   version?: string;
   /** The commands the running server offers. */
   commands = new Set<string>();
+  /** What the extension does with a server command's result (e.g. tunelint.editText opens a tab). */
+  readonly resultHandlers = new Map<string, (result: unknown) => unknown>();
   readonly comparePanel: ComparePanel;
   private client?: ClientLike;
   private clientListener?: vscode.Disposable;
@@ -595,8 +598,28 @@ export class Controller implements vscode.Disposable {
     return [doc.uri.toString(), editor.selection?.active.line ?? 0];
   }
 
+  /** A request to the running server (e.g. `tunelint/preview`). */
+  async request(method: string, params: unknown): Promise<unknown> {
+    const client = this.client;
+    if (!client || !client.sendRequest || this.state !== 'ready') {
+      throw new Error('the tunelint server is not running');
+    }
+    return client.sendRequest(method, params);
+  }
+
   /** Runs a server command (`send`), with what the extension shows around it. */
   async runCommand(command: string, args: unknown[], send: () => Promise<unknown>): Promise<unknown> {
+    const handler = this.resultHandlers.get(command);
+    if (handler) {
+      let result: unknown;
+      try {
+        result = await send();
+      } catch (e) {
+        this.log(`${command} failed: ${errorText(e)}`); // the server showed why
+        return undefined;
+      }
+      return result === undefined || result === null ? result : handler(result);
+    }
     if (command === COMPARE_COMMAND) {
       this.comparePanel.begin(String(args[0]), Number(args[1]));
       let result: unknown;
