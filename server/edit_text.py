@@ -151,7 +151,7 @@ def _source(ls: TunelintServer, uri):
 def _path(value) -> tuple:
     if not isinstance(value, list) or not value or not all(
             isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) for p in value):
-        raise RunRefused("the path is a JSON path: a list of keys and 0-based indexes, e.g. [\"messages\", 1, \"content\"]")
+        raise RunRefused('the path is a JSON path: a list of keys and 0-based indexes, e.g. ["messages", 1, "content"]')
     return tuple(value)
 
 

@@ -36,7 +36,8 @@ LINES = [
      "preferred_output": [{"role": "assistant", "content": "How can I help you today?"}],
      "non_preferred_output": [{"role": "assistant", "content": "No."}]},
     {"prompt": "Two plus two?", "completion": "Four."},
-    {"conversations": [{"from": "human", "value": "Hello there!"}, {"from": "gpt", "value": "Hi!"}], "system": "Be brief."},
+    {"conversations": [{"from": "human", "value": "Hello there!"}, {"from": "gpt", "value": "Hi!"}],
+     "system": "Be brief."},
     {"instruction": "Please summarise the following text in one sentence.", "input": "The quick brown fox.",
      "output": "A fox jumps."},
     '{"messages": [{"role": "user", "content": "cut',  # broken
