@@ -124,6 +124,9 @@ export class Controller implements vscode.Disposable {
   commands = new Set<string>();
   /** What the extension does with a server command's result (e.g. tunelint.editText opens a tab). */
   readonly resultHandlers = new Map<string, (result: unknown) => unknown>();
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  /** Fires each time the server is ready (started, restarted). */
+  readonly onReady = this.readyEmitter.event;
   readonly comparePanel: ComparePanel;
   private client?: ClientLike;
   private clientListener?: vscode.Disposable;
@@ -144,6 +147,7 @@ export class Controller implements vscode.Disposable {
     this.disposables.push(
       this.statusItem,
       this.comparePanel,
+      this.readyEmitter,
       vscode.commands.registerCommand(RESTART_COMMAND, () => {
         this.shownProblem = undefined; // asked for: say again what is wrong, if it still is
         return this.restart('restart requested');
@@ -412,6 +416,9 @@ export class Controller implements vscode.Disposable {
     this.stateDetail = detail;
     void vscode.commands.executeCommand('setContext', RUNNING_KEY, state === 'ready');
     this.render();
+    if (state === 'ready') {
+      this.readyEmitter.fire();
+    }
   }
 
   private async applyContextKeys(): Promise<void> {
@@ -599,10 +606,23 @@ export class Controller implements vscode.Disposable {
   }
 
   /** A request to the running server (e.g. `tunelint/preview`). */
-  async request(method: string, params: unknown): Promise<unknown> {
+  async request(method: string, params: unknown, waitMs = 120_000): Promise<unknown> {
+    if (this.state === 'starting') { // e.g. the Preview opened while the server starts: its answer, once ready
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          done.dispose();
+          resolve();
+        }, waitMs);
+        const done = this.onReady(() => {
+          clearTimeout(timer);
+          done.dispose();
+          resolve();
+        });
+      });
+    }
     const client = this.client;
     if (!client || !client.sendRequest || this.state !== 'ready') {
-      throw new Error('the tunelint server is not running');
+      throw new Error(this.state === 'starting' ? 'the tunelint server is still starting' : 'the tunelint server is not running');
     }
     return client.sendRequest(method, params);
   }

@@ -89,6 +89,13 @@ export class PreviewPanel implements vscode.Disposable {
     }
   }
 
+  /** Asks for the followed line again (the server restarted). */
+  refresh(): void {
+    if (this.panel && this.follower.uri !== undefined) {
+      this.follower.follow(this.follower.uri, this.follower.line, true);
+    }
+  }
+
   /** Shows the "as the model sees it" tab (`model`) or the conversation (`chat`). */
   selectTab(tab: 'chat' | 'model'): void {
     void this.post({ type: 'tab', tab });
@@ -129,6 +136,8 @@ export class PreviewLens implements vscode.CodeLensProvider {
 export interface PreviewHost {
   request(method: string, params: unknown): Promise<unknown>;
   readonly resultHandlers: Map<string, (result: unknown) => unknown>;
+  /** The server is ready (again, after a restart): the panel asks again. */
+  onReady(listener: () => void): vscode.Disposable;
 }
 
 /** The Preview panel, its command and lens, and the `tunelint-text:` tabs of Edit message as text. */
@@ -142,6 +151,7 @@ export function registerPreview(context: { subscriptions: vscode.Disposable[] },
   );
   context.subscriptions.push(
     panel,
+    host.onReady(() => panel.refresh()),
     vscode.workspace.registerFileSystemProvider(TEXT_SCHEME, texts, { isCaseSensitive: true }),
     vscode.languages.registerCodeLensProvider([{ language: 'jsonl' }, { pattern: '**/*.jsonl' }], new PreviewLens()),
     vscode.commands.registerCommand(SHOW_PREVIEW_COMMAND, (uri?: unknown, line?: unknown, tab?: unknown) => {

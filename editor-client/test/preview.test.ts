@@ -11,8 +11,8 @@ import './register';
 import { modelSegments, Preview, PREVIEW_REQUEST, PREVIEW_SCRIPT, PreviewFollower, previewHtml, segments } from '../src/preview';
 import { PreviewPanel, registerPreview, SHOW_PREVIEW_COMMAND } from '../src/previewpanel';
 import { EDIT_TEXT_COMMAND, TEXT_SCHEME, TextFileSystem, TextStore, WRITE_TEXT_COMMAND } from '../src/textedit';
-import { settle } from './helpers';
-import { editorEvents, stub, Uri } from './vscode-stub';
+import { FakeClient, fakeRun, makeController, ok, resetAll, settle } from './helpers';
+import { editorEvents, EventEmitter, stub, Uri } from './vscode-stub';
 
 const URI = 'file:///proj/train.jsonl';
 
@@ -268,7 +268,11 @@ describe('the Preview panel', () => {
 
   it('registerPreview: the command, the lens, the text file system, the editText result hook, the request', async () => {
     const requests: [string, unknown][] = [];
-    const host = { resultHandlers: new Map<string, (r: unknown) => unknown>(), request: async (m: string, p: unknown) => { requests.push([m, p]); return preview(); } };
+    const ready = new EventEmitter<void>();
+    const host = {
+      resultHandlers: new Map<string, (r: unknown) => unknown>(), onReady: ready.event,
+      request: async (m: string, p: unknown) => { requests.push([m, p]); return preview(); },
+    };
     const subs: { dispose(): unknown }[] = [];
     stub.openJsonl('/proj/train.jsonl', 4);
     registerPreview({ subscriptions: subs as never }, host);
@@ -279,6 +283,9 @@ describe('the Preview panel', () => {
     await stub.registered.get(SHOW_PREVIEW_COMMAND)!();
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(requests, [[PREVIEW_REQUEST, { uri: URI, line: 4 }]]);
+    ready.fire(); // the server restarted: the line is asked for again
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(requests.length, 2);
     subs.forEach((d) => d.dispose());
   });
 });
@@ -320,5 +327,42 @@ describe('Edit message as text tabs', () => {
     await assert.rejects(fs.writeFile(uri, Buffer.from('after')), /tunelint: line 3 changed at messages\[1\]\.content/);
     assert.equal(Buffer.from(fs.readFile(uri)).toString(), 'before');
     assert.throws(() => fs.readFile(Uri.from({ scheme: TEXT_SCHEME, path: '/99/x.md' }) as never), /FileNotFound/);
+  });
+});
+
+describe('the controller\'s requests', () => {
+  beforeEach(() => resetAll());
+
+  it('a request while the server starts waits until it is ready; without a server it says so', async () => {
+    const { controller } = makeController(fakeRun({ tunelint: ok() }));
+    stub.set('global', 'tunelint.path', 'tunelint');
+    await assert.rejects(controller.request(PREVIEW_REQUEST, {}), /not running/);
+    const original = FakeClient.prototype.start;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    FakeClient.prototype.start = async function (this: FakeClient) {
+      await gate; // the server takes its time to start
+      return original.call(this);
+    };
+    try {
+      const starting = controller.start();
+      await settle();
+      assert.equal(controller.state, 'starting');
+      const answer = controller.request(PREVIEW_REQUEST, { uri: URI, line: 0 });
+      const sent: unknown[] = [];
+      (FakeClient.made[0] as FakeClient & { sendRequest?: unknown }).sendRequest = async (m: string, p: unknown) => {
+        sent.push([m, p]);
+        return 'answer';
+      };
+      await settle();
+      assert.deepEqual(sent, [], 'nothing is sent before the server is ready');
+      open();
+      await starting;
+      assert.equal(await answer, 'answer');
+      assert.deepEqual(sent, [[PREVIEW_REQUEST, { uri: URI, line: 0 }]]);
+    } finally {
+      FakeClient.prototype.start = original;
+    }
+    await controller.dispose();
   });
 });

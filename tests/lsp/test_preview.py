@@ -45,18 +45,6 @@ LINES = [
     {"messages": [{"role": "user", "content": "Hi"}, {"role": "bot", "content": "No hub."}]},  # TL: unknown role
     {"text": "Plain text example."},
 ]
-TOOL_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for p in message['content'] %}{% if p['type'] == 'text' %}{{ p['text'] }}{% endif %}{% endfor %}"
-    "{% endif %}"
-    "{% if message['tool_calls'] is defined %}{% for c in message['tool_calls'] %}"
-    "{{ c['function']['name'] + ' ' + c['function']['arguments'] }}{% endfor %}{% endif %}"
-    "{{ '<|im_end|>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
 
 
 def jsonl(items):
@@ -65,7 +53,7 @@ def jsonl(items):
 
 @pytest.fixture(scope="module")
 def tokenizer_folder(tmp_path_factory):
-    return F.build_tokenizer(tmp_path_factory.mktemp("tok") / "tok", TOOL_TEMPLATE)
+    return F.build_tokenizer(tmp_path_factory.mktemp("tok") / "tok", F.CHATML_TOOL_CALLS)
 
 
 @pytest.fixture
