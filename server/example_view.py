@@ -184,13 +184,23 @@ def _message(path: tuple, m, section: str | None, chat_index: int) -> Entry:
         for i, part in enumerate(content):
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 e.editable.append((path + ("content", i, "text"), "text"))
-    for j, call in enumerate(m.get("tool_calls") or [] if isinstance(m.get("tool_calls"), list) else []):
-        if isinstance(call, dict):
-            fn = call.get("function") if isinstance(call.get("function"), dict) else call
-            base = path + ("tool_calls", j) + (("function",) if fn is not call else ())
-            if "arguments" in fn:
-                e.editable.append((base + ("arguments",), "arguments"))
+    for j, call, fn in tool_calls(m):
+        if "arguments" in fn:
+            e.editable.append((arguments_path(path, j, call, fn), "arguments"))
     return e
+
+
+def tool_calls(m: dict):
+    """(index, call, function) of a message's tool calls: OpenAI's {"function": {"name",
+    "arguments"}}, or the name and arguments on the call itself."""
+    calls = m.get("tool_calls")
+    for j, call in enumerate(calls if isinstance(calls, list) else []):
+        if isinstance(call, dict):
+            yield j, call, call["function"] if isinstance(call.get("function"), dict) else call
+
+
+def arguments_path(message_path: tuple, j: int, call: dict, fn: dict) -> tuple:
+    return message_path + ("tool_calls", j) + (("function",) if fn is not call else ()) + ("arguments",)
 
 
 def image_url(part: dict) -> str | None:

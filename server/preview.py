@@ -10,6 +10,7 @@ mask and cut). Everything heavy runs on the server's analysis thread."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,17 +101,13 @@ def _entry(e: ev.Entry) -> dict:
                 parts.append({"type": "image", "url": ev.image_url(p)})
             else:
                 parts.append({"type": p.get("type", "?") if isinstance(p, dict) else type(p).__name__,
-                              "json": ev.json.dumps(p, ensure_ascii=False)})
+                              "json": json.dumps(p, ensure_ascii=False)})
     calls = []
-    for path, kind in e.editable:
-        if kind != "arguments":
-            continue
-        call_path = path[:path.index("tool_calls") + 2]
-        call = e.message["tool_calls"][call_path[-1]]
-        fn = call.get("function") if isinstance(call.get("function"), dict) else call
-        pretty, error = ev.pretty_arguments(fn.get("arguments"))
+    for j, call, fn in ev.tool_calls(m):
+        path = ev.arguments_path(e.path, j, call, fn)
+        pretty, error = ev.pretty_arguments(fn["arguments"]) if "arguments" in fn else ("", "the call has no arguments")
         calls.append({"id": call.get("id"), "name": fn.get("name"), "arguments": pretty, "argumentsError": error,
-                      "argumentsPath": list(path)})
+                      "argumentsPath": list(path) if "arguments" in fn else None})
     text = e.text
     if text is None and parts:
         text = "".join(p["text"] for p in parts if p["type"] == "text")

@@ -39,3 +39,15 @@ def test_without_a_tokenizer_the_preview_still_shows_the_conversation():
               model_tokenizer=None, max_length=1024)
     assert [m["text"] for m in p["messages"]] == ["Hi", "Yo"] and p["tokens"] is None
     assert "hf:" in p["model"]["unavailable"]
+
+
+def test_a_tool_call_without_arguments_is_shown_and_says_so():
+    line = json.dumps({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+        {"id": "1", "type": "function", "function": {"name": "f"}},
+        {"id": "2", "type": "function", "function": {"name": "g", "arguments": "{oops"}}]}]})
+    p = build(line, [], None, counter=None, tokenizer=None, limit=4096, model_counter=None,
+              model_tokenizer=None, max_length=1024)
+    first, second = p["messages"][1]["toolCalls"]
+    assert (first["name"], first["argumentsPath"], first["argumentsError"]) == ("f", None, "the call has no arguments")
+    assert second["arguments"] == "{oops" and "not valid JSON" in second["argumentsError"]
+    assert second["argumentsPath"] == ["messages", 1, "tool_calls", 1, "function", "arguments"]

@@ -26,7 +26,7 @@ export interface ToolCall {
   name?: string | null;
   arguments: string;
   argumentsError?: string | null;
-  argumentsPath: (string | number)[];
+  argumentsPath: (string | number)[] | null;
 }
 
 export interface PreviewMessage {
@@ -274,7 +274,7 @@ ${WEBVIEW_DOM}
       const call = el('div', 'toolcall');
       const h = el('div', 'head');
       h.appendChild(el('span', 'fname', 'call ' + (c.name || '?') + (c.id ? ' · ' + c.id : '')));
-      h.appendChild(editButton(c.argumentsPath, 'Edit arguments'));
+      if (c.argumentsPath) { h.appendChild(editButton(c.argumentsPath, 'Edit arguments')); }
       call.appendChild(h);
       call.appendChild(el('pre', 'args', c.arguments));
       if (c.argumentsError) { call.appendChild(el('div', 'diagnostic error', c.argumentsError)); }
