@@ -324,3 +324,33 @@ async def test_a_concurrent_edit_of_the_value_makes_the_write_back_refuse(client
     client.apply = False
     with pytest.raises(Exception, match="not written back"):
         await command(client, "tunelint.writeText", fresh["token"], "x")
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "tunelint", "server"]))
+async def unversioned(lsp_client: LanguageClient, workspace):
+    """A client whose workspace edits are plain `changes` (no versioned documentChanges)."""
+    lsp_client.workspace = workspace
+    lsp_client.edits = []
+    lsp_client.protocol.fm.features[types.WORKSPACE_APPLY_EDIT] = lambda params: (
+        lsp_client.edits.append(params.edit) or types.ApplyWorkspaceEditResult(applied=True))
+    lsp_client.protocol.fm.features[types.CLIENT_REGISTER_CAPABILITY] = lambda params: None
+    caps = client_capabilities("neovim")
+    caps.workspace.workspace_edit = types.WorkspaceEditClientCapabilities(document_changes=False)
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=caps, root_uri=workspace.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")]))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_client_without_document_changes_gets_plain_changes(unversioned):
+    client = unversioned
+    path = client.workspace / "train.jsonl"
+    uri = open_doc(client, path)
+    opened = await command(client, "tunelint.editText", uri, 2, ["completion"])
+    assert opened["text"] == "Four." and opened["token"]["kind"] == "text"
+    await command(client, "tunelint.writeText", opened["token"], 'Four, "4".')
+    (edit,) = client.edits[0].changes[uri]
+    line = path.read_text().split("\n")[2]
+    new = line[:edit.range.start.character] + edit.new_text + line[edit.range.end.character:]
+    assert json.loads(new) == {"prompt": "Two plus two?", "completion": 'Four, "4".'}
