@@ -250,9 +250,9 @@ async def answer(ls: TunelintServer, params) -> dict:
         from tunelint.trainer.settings import TrainSettings
 
         model, max_length, note = None, TrainSettings().max_length, str(e)
-    model_tok = template_tokenizer(settings.tokenizer, model)
 
     def work() -> dict:
+        model_tok = template_tokenizer(settings.tokenizer, model)  # may read the Hugging Face cache
         linter = ls.analysis_linter()
         counter = model_counter = None
         why = note

@@ -30,12 +30,12 @@ export class PreviewPanel implements vscode.Disposable {
     this.follower = new PreviewFollower(request, (state) => void this.post({ type: 'state', state }));
     this.subscriptions.push(
       vscode.window.onDidChangeTextEditorSelection((e) => {
-        if (this.panel && isJsonl(e.textEditor.document)) {
+        if (this.panel?.visible && isJsonl(e.textEditor.document)) {
           this.follower.follow(e.textEditor.document.uri.toString(), e.selections[0]?.active.line ?? 0);
         }
       }),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (this.panel && e.contentChanges.length) {
+        if (this.panel?.visible && e.contentChanges.length) { // a hidden panel asks when it shows again
           this.follower.changed(e.document.uri.toString());
         }
       }),
@@ -67,6 +67,12 @@ export class PreviewPanel implements vscode.Disposable {
         panel.onDidDispose(() => {
           this.panel = undefined;
           this.panelSubscriptions.splice(0).forEach((d) => d.dispose());
+        }),
+        panel.onDidChangeViewState(() => {
+          const editor = vscode.window.activeTextEditor;
+          if (panel.visible && editor && isJsonl(editor.document)) {
+            this.follower.follow(editor.document.uri.toString(), editor.selection.active.line, true);
+          }
         }),
       );
       this.panel = panel;

@@ -257,12 +257,22 @@ describe('the Preview panel', () => {
     assert.deepEqual(asked.at(-1), [URI, 5]);
     assert.equal(asked.length, 3);
     assert.equal((web.messages.at(-1) as { state: { preview: Preview } }).state.preview.line, 5);
+    // hidden behind another tab: no requests; shown again: the cursor's line at once
+    web.setVisible(false);
+    editorEvents.documentChanged.fire({ document: doc, contentChanges: [{}] });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(asked.length, 3, 'a hidden panel asks for nothing');
+    stub.openJsonl('/proj/train.jsonl', 5);
+    web.setVisible(true);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(asked.at(-1), [URI, 5]);
+    assert.equal(asked.length, 4);
     web.receive({ type: 'edit', path: ['messages', 0, 'content'] });
     assert.deepEqual(edits, [[URI, 5, ['messages', 0, 'content']]]);
     web.close();
     editorEvents.selectionChanged.fire({ textEditor: { document: doc }, selections: [{ active: { line: 7 } }] });
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(asked.length, 3, 'a closed panel asks for nothing');
+    assert.equal(asked.length, 4, 'a closed panel asks for nothing');
     panel.dispose();
   });
 

@@ -148,6 +148,15 @@ export class FakeWebviewPanel {
   onDidDispose(l: Listener<void>): Disposable {
     return this.disposedEmitter.event(l);
   }
+  private readonly viewState = new EventEmitter<unknown>();
+  onDidChangeViewState(l: Listener<unknown>): Disposable {
+    return this.viewState.event(l);
+  }
+  /** The user showing or hiding the panel (another tab of its group). */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewState.fire({ webviewPanel: this });
+  }
   receive(m: unknown): void {
     this.received.fire(m);
   }
