@@ -12,7 +12,7 @@ from lsprotocol import types
 from tunelint.linter import baseline
 from tunelint.linter.atomic import is_inside
 
-from . import history
+from . import edit_text, history
 from .to_lsp import diagnostic, path_to_uri
 
 if TYPE_CHECKING:
@@ -150,4 +150,6 @@ COMMANDS = {
     CMD_LIST_RUNS: history.list_runs,  # [] or [folder...] -> [summary...]; see server/history.py
     CMD_RUN_DETAILS: history.run_details,  # [run] -> {summary..., curves, progress, settings, worst_examples}
     CMD_COMPARE_RUNS: history.compare_runs,  # [a, b] -> {a, b, metrics, settings_differ, lines}
+    edit_text.CMD_EDIT_TEXT: edit_text.edit_text,  # [uri, line, path] -> {text, kind, language, token}
+    edit_text.CMD_WRITE_TEXT: edit_text.write_text,  # [token, text] -> {applied, token}; see server/edit_text.py
 }

@@ -27,7 +27,7 @@ from tunelint import __version__
 from tunelint.linter.findings import Finding
 from tunelint.linter.settings import Settings
 
-from . import commands, compare, features, run_features
+from . import commands, compare, edit_text, features, preview, run_features
 from .documents import Document
 from .memory import tidy_up, tune_allocator
 from .options import EditorOptions, editor_options
@@ -644,7 +644,7 @@ async def code_lens(ls: TunelintServer, params: types.CodeLensParams):
 
 @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
     code_action_kinds=[types.CodeActionKind.QuickFix, features.FIX_ALL_KIND, run_features.KIND_TRAIN,
-                       run_features.KIND_EVALUATE]))
+                       run_features.KIND_EVALUATE, edit_text.KIND]))
 async def code_action(ls: TunelintServer, params: types.CodeActionParams):
     got = await ls.current(params.text_document.uri)
     if not got:
@@ -653,7 +653,17 @@ async def code_action(ls: TunelintServer, params: types.CodeActionParams):
     wants = (lambda kind: any(kind == k or kind.startswith(k + ".") for k in only)) if only else (lambda kind: True)
     split = ls.project.split_of(got[0].path)
     return features.code_actions(*got, params) + run_features.actions(got[0], split, wants) + (
-        compare.actions(got[0], split, params.range, ls.comparing.has_run()) if not only else [])
+        compare.actions(got[0], split, params.range, ls.comparing.has_run()) if not only else []) + (
+        await edit_text.actions(ls, got[0], params.range) if wants(edit_text.KIND) else [])
+
+
+@server.feature(preview.PREVIEW)
+async def preview_request(ls: TunelintServer, params):
+    """One example as a conversation and as the model sees it: server/preview.py, README."""
+    try:
+        return await preview.answer(ls, params)
+    except RunRefused as e:
+        raise CommandRefused(str(e)) from None
 
 
 # what editors and tools write next to a file and remove again: Emacs's lock (.#name, a

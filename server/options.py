@@ -42,6 +42,7 @@ class EditorOptions:
     interpreter: str | None = None
     trace: dict | None = None
     server_args: list | None = None
+    preview: dict | None = None  # {"openAutomatically": bool}: the Preview panel's
 
     @property
     def worst(self) -> int:

@@ -96,6 +96,22 @@ CHATML_THINK_LAST = (
 )
 
 
+# ChatML that also renders tool calls (name and arguments) and list contents' text parts: the
+# preview's tests and the VS Code e2e suite's tool-call example (editor-client/e2e/run.sh).
+CHATML_TOOL_CALLS = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for p in message['content'] %}{% if p['type'] == 'text' %}{{ p['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}"
+    "{% if message['tool_calls'] is defined %}{% for c in message['tool_calls'] %}"
+    "{{ c['function']['name'] + ' ' + c['function']['arguments'] }}{% endfor %}{% endif %}"
+    "{{ '<|im_end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
 def train_tokenizer(*, add_bos: bool = False, vocab_size: int = 400):
     """A trained byte-level BPE `tokenizers.Tokenizer` with SPECIAL_TOKENS (ids 0-4).
 

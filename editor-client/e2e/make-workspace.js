@@ -1,6 +1,7 @@
 // Writes the suite's workspace: train.jsonl (clean chat examples, one unknown role "bot" = TL104,
 // one assistant answer ending in spaces = TL603, fixable), validation.jsonl (clean) and
-// tunelint.toml. Usage: node make-workspace.js DIR. Prints the interesting line numbers as JSON.
+// tunelint.toml, and preview/chat.jsonl (a multi-turn example with a tool call; its own tokenizer
+// through an override). Usage: node make-workspace.js DIR. Prints the interesting line numbers as JSON.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -57,6 +58,20 @@ const VALID = [
 ];
 
 const SYSTEM = 'You are a helpful, concise assistant.';
+const PREVIEW = [
+  {
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant that answers questions about geography.' },
+      { role: 'user', content: 'What is the weather in Paris?\nSay "sunny" if so.' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"weather": "sunny", "celsius": 21}' },
+      { role: 'assistant', content: 'It is sunny in Paris: 21 degrees.' },
+      { role: 'user', content: 'And the capital of France?' },
+      { role: 'assistant', content: 'The capital of France is Paris.' },
+    ],
+  },
+  { messages: [{ role: 'user', content: 'Hello there!' }, { role: 'assistant', content: 'How can I help you today?' }] },
+];
 const chat = (q, a, role = 'assistant') => JSON.stringify({
   messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: q }, { role, content: a }],
 });
@@ -71,6 +86,10 @@ function main(dir) {
   train[spaceLine - 1] = chat(QA[spaceLine - 1][0], QA[spaceLine - 1][1] + '   ');
   fs.writeFileSync(path.join(dir, 'train.jsonl'), train.join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'validation.jsonl'), VALID.map(([q, a]) => chat(q, a)).join('\n') + '\n');
+  // the Preview step: a multi-turn example with a tool call, counted with a tiny Hugging Face
+  // tokenizer (run.sh builds it in preview-tokenizer/ with tests/hf_fixtures.py)
+  fs.mkdirSync(path.join(dir, 'preview'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'preview', 'chat.jsonl'), PREVIEW.map((o) => JSON.stringify(o)).join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'tunelint.toml'), [
     '# written by editor-client/e2e/make-workspace.js',
     'profile = "hf"',
@@ -79,8 +98,15 @@ function main(dir) {
     '# the extension does not forward tunelint.train.maxLength; the project config does',
     'max_length = 128',
     '',
+    '[[overrides]]',
+    'files = ["preview/*.jsonl"]',
+    `tokenizer = ${JSON.stringify('hf:' + path.join(dir, 'preview-tokenizer'))}`,
+    '',
   ].join('\n'));
-  return { train: path.join(dir, 'train.jsonl'), trainLines: train.length, botLine, spaceLine, validationLines: VALID.length };
+  return {
+    train: path.join(dir, 'train.jsonl'), trainLines: train.length, botLine, spaceLine, validationLines: VALID.length,
+    preview: path.join(dir, 'preview', 'chat.jsonl'), previewTokenizer: path.join(dir, 'preview-tokenizer'),
+  };
 }
 
 if (require.main === module) {

@@ -10,7 +10,8 @@
 # Environment: TUNELINT_PYTHON (the Python with tunelint and its `train` extra; default: the
 # repository's .venv), TUNELINT_E2E_CACHE (default ~/.cache/tunelint-e2e: code-server is
 # installed there once), CHROMIUM (default /usr/bin/chromium), TUNELINT_E2E_TIMEOUT (seconds for
-# the Playwright part, default 600).
+# the Playwright part, default 600), TUNELINT_E2E_STEPS (only these steps, by number, comma
+# separated, e.g. "10": step 0 always runs; --readme then refreshes those steps' pictures).
 #
 # Exit status: 0 passed; 1 failed; 2 usage; 3 skipped: code-server or Chromium cannot be
 # installed on this machine (no apt-get / npm / registry), with the reason on stderr after "SKIP:".
@@ -181,6 +182,9 @@ node "$CS_ENTRY" --user-data-dir "$TMP/ud" --extensions-dir "$TMP/ext" --install
 grep -q "was successfully installed" "$TMP/install.log" || { cat "$TMP/install.log" >&2; die "the extension did not install"; }
 
 INFO=$(node "$E2E/make-workspace.js" "$TMP/ws")
+# the Preview step's tiny Hugging Face tokenizer (a chat template that renders tool calls)
+(cd "$REPO" && "$PY" -c 'import sys; from tests import hf_fixtures as F; F.build_tokenizer(sys.argv[1], F.CHATML_TOOL_CALLS)' \
+  "$TMP/ws/preview-tokenizer") || die "could not build the preview step's tokenizer"
 SETTINGS="$TMP/ud/User/settings.json"
 PY="$PY" SETTINGS="$SETTINGS" node -e '
 const s = {
@@ -261,10 +265,13 @@ fi
 
 if [ "$README" = 1 ]; then
   mkdir -p "$REPO/docs/screenshots"
-  cp "$SHOTS/readme-diagnostics.png" "$REPO/docs/screenshots/diagnostics.png"
-  cp "$SHOTS/readme-results.png" "$REPO/docs/screenshots/results.png"
-  cp "$SHOTS/compare-panel.png" "$REPO/docs/screenshots/compare.png"
-  cp "$SHOTS/run-view-live.png" "$REPO/docs/screenshots/run-view.png"
-  say "README screenshots: docs/screenshots/diagnostics.png, docs/screenshots/results.png, docs/screenshots/compare.png, docs/screenshots/run-view.png"
+  copied=()
+  for pair in readme-diagnostics:diagnostics readme-results:results compare-panel:compare run-view-live:run-view \
+              preview-chat:preview preview-model:preview-model; do
+    from=${pair%%:*} to=${pair##*:}
+    # this run's pictures only (TUNELINT_E2E_STEPS: the steps it ran; none left from an earlier run)
+    if [ "$SHOTS/$from.png" -nt "$TMP/config.yaml" ]; then cp "$SHOTS/$from.png" "$REPO/docs/screenshots/$to.png"; copied+=("docs/screenshots/$to.png"); fi
+  done
+  say "README screenshots: ${copied[*]}"
 fi
 exit 0

@@ -24,7 +24,15 @@
 //   8 runs list: the explorer's "tunelint runs" view lists the completed and the cancelled run;
 //     a row opens its Run view;
 //   9 compare two runs: a third short fine-tune, "tunelint: Compare two runs", two picked: the
-//     comparison page has a row per validation line.
+//     comparison page has a row per validation line;
+//  10 preview: on preview/chat.jsonl (a multi-turn example with a tool call, a tiny HF tokenizer),
+//     "tunelint: Preview example" opens the Preview panel: chat bubbles with roles, the tool call
+//     as a block with its pretty-printed arguments, token counts, trained turns marked
+//     (preview-chat.png); the "As the model sees it" tab: the rendered template, trained tokens
+//     highlighted, the max_length cut drawn (preview-model.png); a bubble's "Edit as text" opens
+//     the message unescaped in a markdown tab; typing quotes, a backslash and a newline there and
+//     saving writes the line back (the preview shows it; on disk the line parses and holds
+//     exactly that text); undo in the dataset brings the line back.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -60,7 +68,15 @@ async function shot(name) {
   return file;
 }
 
+// TUNELINT_E2E_STEPS=10,5: only those steps (and step 0); steps that need earlier ones say so by failing
+const ONLY = (process.env.TUNELINT_E2E_STEPS || '').split(',').map((s) => s.trim()).filter(Boolean);
+
 async function step(name, fn) {
+  const number = name.split(' ')[0];
+  if (ONLY.length && number !== '0' && !ONLY.includes(number)) {
+    log(`SKIP step ${name} (TUNELINT_E2E_STEPS=${ONLY.join(',')})`);
+    return;
+  }
   const start = Date.now();
   log(`STEP ${name}`);
   try {
@@ -840,6 +856,110 @@ async function main() {
       }
       await shot('compare-runs');
       await closeTab('tunelint: compare runs');
+    });
+
+    await step('10 preview and edit as text', async () => {
+      await runCommand('View: Close All Editor Groups');
+      const file = INFO.preview;
+      const original = fs.readFileSync(file, 'utf8');
+      await openFile('chat.jsonl');
+      await goTo(1, 1);
+      await runCommand('tunelint: Preview example');
+      const f = await webviewWith('#tab-model', SERVER);
+      const body = async () => ((await f.locator('body').textContent({ timeout: 2000 })) ?? '').slice(0, 600);
+      await until(async () => (await f.locator('#chat .bubble').count()) === 7, SERVER,
+        async () => `the preview shows no 7 bubbles: ${await body()}`);
+      const roles = await f.locator('#chat .bubble .role').allTextContents();
+      if (JSON.stringify(roles) !== JSON.stringify(['system', 'user', 'assistant', 'tool', 'assistant', 'user', 'assistant'])) {
+        throw new Error(`the bubbles' roles: ${JSON.stringify(roles)}`);
+      }
+      const call = (await f.locator('#chat .toolcall').first().textContent()) ?? '';
+      if (!call.includes('get_weather') || !call.includes('"city": "Paris"')) {
+        throw new Error(`the tool call block: ${JSON.stringify(call)}`);
+      }
+      const user = (await f.locator('#chat .bubble.user .text').first().textContent()) ?? '';
+      if (user !== 'What is the weather in Paris?\nSay "sunny" if so.') {
+        throw new Error(`the user's message is not shown unescaped: ${JSON.stringify(user)}`);
+      }
+      const trained = await f.locator('#chat .bubble.trained').count();
+      const counts = await f.locator('#chat .bubble .tokens').allTextContents();
+      if (trained !== 3 || !counts.every((c) => /^\d+ tok$/.test(c))) {
+        throw new Error(`trained bubbles ${trained} (want 3), token counts ${JSON.stringify(counts)}`);
+      }
+      const where = (await f.locator('#where').textContent()) ?? '';
+      if (!/171 tokens, 44 trained \(hf:/.test(where)) {
+        throw new Error(`the preview's header: ${JSON.stringify(where)}`);
+      }
+      await page.mouse.move(1270, 790);
+      await page.waitForTimeout(300);
+      await shot('preview-chat');
+      await page.screenshot({ path: path.join(SHOTS, 'preview-chat.png') });
+
+      // as the model sees it: the template's text, trained runs highlighted, the cut at max_length 128
+      await f.locator('#tab-model').click();
+      await until(async () => (await f.locator('#model[data-active="true"] .tok-trained').count()) >= 3, UI,
+        async () => `the model tab shows no trained runs: ${await body()}`);
+      const summary = (await f.locator('#model .summary').textContent()) ?? '';
+      if (!summary.includes('171 tokens') || !summary.includes('max_length 128 cuts 43 tokens')) {
+        throw new Error(`the model tab's summary: ${JSON.stringify(summary)}`);
+      }
+      if ((await f.locator('#model .cut').count()) !== 1 || (await f.locator('#model .dropped').count()) < 1) {
+        throw new Error('the max_length cut is not drawn');
+      }
+      const rendered = (await f.locator('#model .rendered').textContent()) ?? '';
+      if (!rendered.startsWith('<|im_start|>system\nYou are a helpful assistant')) {
+        throw new Error(`the rendered template: ${JSON.stringify(rendered.slice(0, 120))}`);
+      }
+      await shot('preview-model');
+      await page.screenshot({ path: path.join(SHOTS, 'preview-model.png') });
+
+      // edit the user's message as text, save: the line is written back
+      await f.locator('#tab-chat').click();
+      await f.locator('#chat .bubble.user button.edit').first().click();
+      const textTab = page.locator('.tabs-container .tab', { hasText: 'messages[1].content' }).first();
+      await textTab.waitFor({ timeout: UI });
+      await until(async () => (await editorText()).includes('Say "sunny" if so.'), UI,
+        async () => `the text tab does not show the message unescaped: ${JSON.stringify(await editorText())}`);
+      const lines = ['Is it "sunny" in Lyon today?', 'Answer in one word \\ yes or no.'];
+      await retry('typing in the text tab', async () => {
+        await textTab.click();
+        await page.locator('.editor-instance .monaco-editor.focused').waitFor({ timeout: 10_000 });
+        await page.keyboard.press('Control+A');
+        await page.keyboard.press('Delete');
+        await page.keyboard.insertText(lines[0]);
+        await page.keyboard.press('Enter');
+        await page.keyboard.insertText(lines[1]);
+        const now = await editorText();
+        if (!now.includes(lines[0]) || !now.includes(lines[1])) {
+          throw new Error(`the text tab holds ${JSON.stringify(now)}`);
+        }
+      });
+      await shot('edit-as-text');
+      await page.keyboard.press('Control+S');
+      const wanted = lines.join('\n');
+      await until(async () => ((await f.locator('#chat .bubble.user .text').first().textContent()) ?? '') === wanted, UI,
+        async () => `the preview does not show the written-back text: ${await body()}`);
+      // save the dataset: on disk, line 1 holds exactly the text, nothing else changed
+      await retry('saving chat.jsonl', async () => {
+        await page.locator('.tabs-container .tab', { hasText: 'chat.jsonl' }).first().click();
+        await page.locator('.editor-instance .monaco-editor.focused').waitFor({ timeout: 10_000 });
+        await page.keyboard.press('Control+S');
+        await until(() => fs.readFileSync(file, 'utf8') !== original, 10_000, 'chat.jsonl was not saved');
+      });
+      const saved = fs.readFileSync(file, 'utf8').split('\n');
+      const before = original.split('\n');
+      const want = JSON.parse(before[0]);
+      want.messages[1].content = wanted;
+      if (JSON.stringify(JSON.parse(saved[0])) !== JSON.stringify(want) || saved.slice(1).join('\n') !== before.slice(1).join('\n')) {
+        throw new Error(`line 1 on disk: ${saved[0]}`);
+      }
+      // undo in the dataset: the edit was a workspace edit
+      await page.keyboard.press('Control+Z');
+      await page.keyboard.press('Control+S');
+      await until(() => fs.readFileSync(file, 'utf8') === original, 10_000,
+        () => `undo did not bring line 1 back: ${fs.readFileSync(file, 'utf8').split('\n')[0]}`);
+      await shot('preview-after-undo');
+      await runCommand('View: Close All Editor Groups');
     });
   } finally {
     for (const n of notes) {

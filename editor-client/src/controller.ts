@@ -63,6 +63,7 @@ export interface ClientLike {
   onDidChangeState(listener: (e: { oldState: number; newState: number }) => void): vscode.Disposable;
   registerFeature(feature: StaticFeature): void;
   onNotification(method: string, handler: (params: any) => void): vscode.Disposable;
+  sendRequest?(method: string, params: unknown): Promise<unknown>;
 }
 
 /** The client capabilities only this extension has: `experimental.tunelintComparePanel`. */
@@ -121,6 +122,11 @@ export class Controller implements vscode.Disposable {
   version?: string;
   /** The commands the running server offers. */
   commands = new Set<string>();
+  /** What the extension does with a server command's result (e.g. tunelint.editText opens a tab). */
+  readonly resultHandlers = new Map<string, (result: unknown) => unknown>();
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  /** Fires each time the server is ready (started, restarted). */
+  readonly onReady = this.readyEmitter.event;
   readonly comparePanel: ComparePanel;
   private client?: ClientLike;
   private clientListener?: vscode.Disposable;
@@ -141,6 +147,7 @@ export class Controller implements vscode.Disposable {
     this.disposables.push(
       this.statusItem,
       this.comparePanel,
+      this.readyEmitter,
       vscode.commands.registerCommand(RESTART_COMMAND, () => {
         this.shownProblem = undefined; // asked for: say again what is wrong, if it still is
         return this.restart('restart requested');
@@ -409,6 +416,9 @@ export class Controller implements vscode.Disposable {
     this.stateDetail = detail;
     void vscode.commands.executeCommand('setContext', RUNNING_KEY, state === 'ready');
     this.render();
+    if (state === 'ready') {
+      this.readyEmitter.fire();
+    }
   }
 
   private async applyContextKeys(): Promise<void> {
@@ -595,8 +605,41 @@ export class Controller implements vscode.Disposable {
     return [doc.uri.toString(), editor.selection?.active.line ?? 0];
   }
 
+  /** A request to the running server (e.g. `tunelint/preview`). */
+  async request(method: string, params: unknown, waitMs = 120_000): Promise<unknown> {
+    if (this.state === 'starting') { // e.g. the Preview opened while the server starts: its answer, once ready
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          done.dispose();
+          resolve();
+        }, waitMs);
+        const done = this.onReady(() => {
+          clearTimeout(timer);
+          done.dispose();
+          resolve();
+        });
+      });
+    }
+    const client = this.client;
+    if (!client || !client.sendRequest || this.state !== 'ready') {
+      throw new Error(this.state === 'starting' ? 'the tunelint server is still starting' : 'the tunelint server is not running');
+    }
+    return client.sendRequest(method, params);
+  }
+
   /** Runs a server command (`send`), with what the extension shows around it. */
   async runCommand(command: string, args: unknown[], send: () => Promise<unknown>): Promise<unknown> {
+    const handler = this.resultHandlers.get(command);
+    if (handler) {
+      let result: unknown;
+      try {
+        result = await send();
+      } catch (e) {
+        this.log(`${command} failed: ${errorText(e)}`); // the server showed why
+        return undefined;
+      }
+      return result === undefined || result === null ? result : handler(result);
+    }
     if (command === COMPARE_COMMAND) {
       this.comparePanel.begin(String(args[0]), Number(args[1]));
       let result: unknown;

@@ -5,6 +5,7 @@ import { LanguageClient, RevealOutputChannelOn, TransportKind } from 'vscode-lan
 
 import { ClientLike, Controller } from './controller';
 import { makeRun } from './launch';
+import { registerPreview } from './previewpanel';
 import { pythonEnvironments } from './python';
 import { registerRunsUi } from './runsui';
 
@@ -32,6 +33,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // The Runs list, Run view and run comparison: the server's tunelint.listRuns / runDetails /
   // compareRuns, which the language client registers as VS Code commands.
   registerRunsUi(context, (command, ...args) => Promise.resolve(vscode.commands.executeCommand(command, ...args)));
+  // The Preview panel (tunelint/preview) and Edit message as text (tunelint.editText / writeText).
+  registerPreview(context, controller);
   // Not awaited: probing the interpreter can take seconds, and activation should not wait on it.
   void controller.start();
 }

@@ -82,7 +82,7 @@ describe('package.json', () => {
   it('documents every setting, and restricts the program settings in untrusted workspaces', () => {
     const props: Record<string, { markdownDescription?: string }> = pkg.contributes.configuration.properties;
     const expected = [
-      'tunelint.path', 'tunelint.interpreter', 'tunelint.trace.server',
+      'tunelint.path', 'tunelint.interpreter', 'tunelint.trace.server', 'tunelint.preview.openAutomatically',
       ...SERVER_KEYS.map((k) => `tunelint.${k}`), ...TRAIN_KEYS.map((k) => `tunelint.train.${k}`),
       ...GENERATE_KEYS.map((k) => `tunelint.generate.${k}`),
     ];

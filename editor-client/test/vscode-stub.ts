@@ -57,6 +57,9 @@ export class Uri {
   get fsPath(): string {
     return this.path;
   }
+  static from(c: { scheme: string; authority?: string; path?: string }): Uri {
+    return new Uri(c.scheme, c.authority ?? '', c.path ?? '');
+  }
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, base.authority, [base.path.replace(/\/$/, ''), ...parts].join('/'));
   }
@@ -144,6 +147,15 @@ export class FakeWebviewPanel {
   }
   onDidDispose(l: Listener<void>): Disposable {
     return this.disposedEmitter.event(l);
+  }
+  private readonly viewState = new EventEmitter<unknown>();
+  onDidChangeViewState(l: Listener<unknown>): Disposable {
+    return this.viewState.event(l);
+  }
+  /** The user showing or hiding the panel (another tab of its group). */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewState.fire({ webviewPanel: this });
   }
   receive(m: unknown): void {
     this.received.fire(m);
@@ -337,6 +349,16 @@ export const workspace = {
   onDidGrantWorkspaceTrust(listener: Listener<void>): Disposable {
     return stub.trustEmitter.event(listener);
   },
+  onDidChangeTextDocument(listener: Listener<unknown>): Disposable {
+    return editorEvents.documentChanged.event(listener);
+  },
+  registerFileSystemProvider(scheme: string, provider: unknown): Disposable {
+    editorEvents.fileSystems.set(scheme, provider);
+    return new Disposable(() => editorEvents.fileSystems.delete(scheme));
+  },
+  openTextDocument(uri: Uri): Promise<unknown> {
+    return Promise.resolve({ uri });
+  },
 };
 
 function show(kind: Shown['kind']) {
@@ -381,6 +403,12 @@ export const window = {
   },
   showOpenDialog(): Promise<Uri[] | undefined> {
     return Promise.resolve(stub.openDialogAnswer);
+  },
+  onDidChangeTextEditorSelection(listener: Listener<unknown>): Disposable {
+    return editorEvents.selectionChanged.event(listener);
+  },
+  onDidChangeActiveTextEditor(listener: Listener<unknown>): Disposable {
+    return editorEvents.activeEditorChanged.event(listener);
   },
   createStatusBarItem(id: string, _alignment?: StatusBarAlignment, _priority?: number): FakeStatusBarItem {
     const item: FakeStatusBarItem = {
@@ -464,3 +492,47 @@ export const extensions = {
     return stub.extensions.get(id);
   },
 };
+
+// -- for the Preview panel and Edit message as text (test/preview.test.ts) -----------------------
+
+/** The editor's events the Preview panel follows, and the file systems and lens providers
+ * registered (fire them from tests). */
+export const editorEvents = {
+  selectionChanged: new EventEmitter<unknown>(),
+  documentChanged: new EventEmitter<unknown>(),
+  activeEditorChanged: new EventEmitter<unknown>(),
+  fileSystems: new Map<string, unknown>(),
+  lenses: [] as unknown[],
+};
+
+export const languages = {
+  registerCodeLensProvider(_selector: unknown, provider: unknown): Disposable {
+    editorEvents.lenses.push(provider);
+    return new Disposable(() => editorEvents.lenses.splice(editorEvents.lenses.indexOf(provider), 1));
+  },
+};
+
+export class CodeLens {
+  constructor(readonly range: Range, readonly command?: { title: string; command: string; arguments?: unknown[] }) {}
+}
+
+export enum FileType {
+  Unknown = 0,
+  File = 1,
+  Directory = 2,
+}
+
+export enum FileChangeType {
+  Changed = 1,
+  Created = 2,
+  Deleted = 3,
+}
+
+export class FileSystemError extends Error {
+  static FileNotFound(what?: unknown): FileSystemError {
+    return new FileSystemError(`FileNotFound: ${String(what)}`);
+  }
+  static NoPermissions(what?: unknown): FileSystemError {
+    return new FileSystemError(String(what));
+  }
+}

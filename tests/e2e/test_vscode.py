@@ -2,8 +2,10 @@
 .vsix, installs it into code-server (VS Code in a browser, on 127.0.0.1), and drives it with
 Playwright through Chromium: diagnostics and inlay hints, a quick fix, an edit, a fine-tune from
 the code lens with its results on the validation file, a compare of base and fine-tuned in the
-side-by-side panel, serving the run and stopping it, and a cancelled fine-tune. Screenshots go
-to editor-client/e2e/screenshots/.
+side-by-side panel, serving the run and stopping it, a cancelled fine-tune, the Run view, the
+runs list and a comparison of runs, and the Preview panel (a multi-turn example with a tool call,
+the "as the model sees it" tab with a tiny HF tokenizer, an edit through the text tab written
+back into the line). Screenshots go to editor-client/e2e/screenshots/.
 
 run.sh installs what it needs (Debian's chromium and build tools with apt-get, code-server from
 the npm registry, cached in ~/.cache/tunelint-e2e); this test skips only when that cannot be done
