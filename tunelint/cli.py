@@ -18,13 +18,13 @@ from tunelint.options import OptionsError, lint_options
 
 def expand(paths: tuple[str, ...], config) -> list[str]:
     """Files to lint: given files as they are (a missing one becomes a TL001 finding),
-    directories searched for *.jsonl."""
+    directories searched for *.jsonl and *.parquet."""
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            found = jsonl_files(p, skip=config.excluded)
+            found = jsonl_files(p, skip=config.excluded, suffixes=(".jsonl", ".parquet"))
             if not found:
-                raise click.UsageError(f"no .jsonl files under {p}")
+                raise click.UsageError(f"no .jsonl or .parquet files under {p}")
             out += found
         else:
             out.append(p)
