@@ -131,12 +131,18 @@ class FileFindings:
         if lines and not examples and not any(f.code == "TL003" for f in out) \
                 and all(f.code == "TL007" for f in out) and s.enabled("TL003"):
             out.append(whole_file_finding(self.path, "TL003", "the file has only blank lines", s))
+        out += self.from_index(index_findings)
+        out.sort(key=lambda f: f.sort_key)
+        return out
+
+    def from_index(self, index_findings: Iterable) -> list[Finding]:
+        """This file's findings among a dataset index's (IndexFinding), as reported."""
+        s, out = self.settings, []
         for f in index_findings:
             if f.path == self.path and s.enabled(f.code):
                 related = tuple(Related(p, n, 1, m, WHOLE_ROW if is_parquet(p) else None) for p, n, m in f.related)
                 found = finding(f.path, f.line, 1, 2, f.code, f.message, s, related=related)
                 out.append(replace(found, json_path=WHOLE_ROW) if self.rows else found)
-        out.sort(key=lambda f: f.sort_key)
         return out
 
 
