@@ -22,6 +22,7 @@ The line cache is not used: see the README ("Ray engine").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -56,7 +57,8 @@ class RayUnavailable(ValueError):
 @dataclass(frozen=True)
 class ShardJob:
     index: int
-    path: str
+    path: str  # as given and reported
+    source: str  # the absolute path the worker reads (workers do not share the driver's folder)
     settings: Settings
     rank: int
     duplicates: bool  # any duplicate rule on in the run: signatures go into the shuffle
@@ -157,10 +159,12 @@ def _fault(path: str) -> tuple[int, bool] | None:
 def _watched(lines, job: ShardJob, tracker, attempt: int):
     """The shard's lines, the start of each batch reported to the tracker (where the worker was
     if it dies)."""
+    import ray
+
     fault = _fault(job.path)
     for ln in lines:
-        if (ln.number - 1) % BATCH == 0:
-            tracker.at.remote(job.index, ln.number, False)
+        if (ln.number - 1) % BATCH == 0:  # acknowledged: a message sent right before a death can be lost
+            ray.get(tracker.at.remote(job.index, ln.number, False))
         if fault and ln.number == fault[0] and (attempt == 1 or not fault[1]):
             os._exit(1)  # a test's stand-in for a worker killed mid-shard (OOM, a segfault in a library)
         yield ln
@@ -176,7 +180,7 @@ def _probe(job: ShardJob, tracker, first: int, attempt: int) -> None:
     collected = FileFindings(job.path, job.settings, rows=is_parquet(job.path))
     fault = _fault(job.path)
     limit = job.settings.max_line_bytes
-    for ln in file_lines(job.path, collected):
+    for ln in file_lines(job.source, collected):
         if ln.number < first:
             continue
         if ln.number >= first + BATCH:
@@ -194,18 +198,18 @@ def run_shard(job: ShardJob, tracker) -> tuple:
     import ray
 
     attempt, last = ray.get(tracker.begin.remote(job.index))
-    if attempt > 1 and last:
-        _probe(job, tracker, last, attempt)
+    if attempt > 1:
+        _probe(job, tracker, last or 1, attempt)
     linter = _linter(job.line_hashes)
     rows = is_parquet(job.path)
     report = linter._new_report(job.path, job.settings, rows)
-    problem = check_parquet(job.path) if rows else check_file(job.path)
+    problem = check_parquet(job.source) if rows else check_file(job.source)
     if problem is not None:
         report.collected.file_problem(problem)
     sigs = _Signatures(job.index)
     file_idx = [FormatIndex(), SizeIndex({job.path: job.settings})]
     if not report.collected.fatal:
-        linter._lint_lines(report, _watched(file_lines(job.path, report.collected), job, tracker, attempt),
+        linter._lint_lines(report, _watched(file_lines(job.source, report.collected), job, tracker, attempt),
                            [*file_idx, sigs] if job.duplicates else file_idx)
     _add_index_findings([report], file_idx)
     parts = sigs.parts(job) if job.duplicates else [None] * job.partitions
@@ -308,6 +312,7 @@ def _connect(address: str | None, jobs: int | None):
     kw: dict = {"logging_level": logging.ERROR, "log_to_driver": False,
                 "runtime_env": {"env_vars": env} if env else None}
     if address:
+        _reachable(address)
         try:
             ray.init(address=address, **kw)
         except (ConnectionError, RuntimeError, ValueError) as e:
@@ -316,6 +321,21 @@ def _connect(address: str | None, jobs: int | None):
         ray.init(address="local", num_cpus=jobs, object_store_memory=LOCAL_OBJECT_STORE, include_dashboard=False,
                  **kw)
     return ray
+
+
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """A `host:port` (or `ray://host:port`) that nothing answers on fails now: Ray would wait
+    minutes for it. `auto` is Ray's to find."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise RayRunError(f"cannot connect to the Ray cluster at {address}: {e.strerror or e}") from None
 
 
 def _tracker_class(ray):
@@ -347,7 +367,14 @@ def lint_paths_ray(paths: list[str], settings_for: Callable[[str], Settings],
                    progress: Callable[[str], None] | None = None) -> list[FileReport]:
     """What `Linter(use_cache=False).lint_paths(paths, settings_for, split_of)` returns, computed
     on the Ray cluster at `address` (`auto`, `ray://host:port`, `host:port`), or on a local one
-    started for the run (with `jobs` CPUs) when there is none. RayRunError when it cannot finish."""
+    started for the run (with `jobs` CPUs) when there is none. RayRunError when it cannot finish.
+    Ray's own messages (a worker that died, a retry) go to standard error: standard output is
+    the report's."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return _lint_paths_ray(paths, settings_for, split_of, address, jobs, line_hashes, progress)
+
+
+def _lint_paths_ray(paths, settings_for, split_of, address, jobs, line_hashes, progress) -> list[FileReport]:
     from .analyze import DUPLICATE_CODES
 
     say = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -363,7 +390,8 @@ def lint_paths_ray(paths: list[str], settings_for: Callable[[str], Settings],
         P = max(1, min(cpus, 64))
         tracker = _tracker_class(ray).remote()
         shard = ray.remote(run_shard)
-        jobs_ = [ShardJob(i, p, settings[p], SPLIT_ORDER.get(splits[p], 3), duplicates, len(ranked) >= 2, threshold,
+        jobs_ = [ShardJob(i, p, os.path.abspath(p), settings[p], SPLIT_ORDER.get(splits[p], 3), duplicates,
+                          len(ranked) >= 2, threshold,
                           P, line_hashes) for i, p in enumerate(paths)]
         refs = [shard.options(num_returns=2 + P, max_retries=1, num_cpus=1,
                               name=f"tunelint shard {os.path.basename(j.path)}").remote(j, tracker) for j in jobs_]
