@@ -85,7 +85,8 @@ def test_null_struct_fields_are_missing_keys_and_other_formats_read(tmp_path):
     _write(tmp_path, [{"prompt": "Write a haiku about rain", "completion": "Soft rain on the roof"}],
            "pc.parquet")
     _, out = _json(tmp_path, "chat.parquet", "pc.parquet")
-    assert not [f for f in out["findings"] if f["code"].startswith("TL1")], out["findings"]
+    # a null `name` read as a key would be TL1xx (name must be a string); only the dataset's size is said
+    assert [f["code"] for f in out["findings"] if f["path"] == "chat.parquet"] == ["TL801"], out["findings"]
     assert out["stats"]["pc.parquet"]["formats"] == {"prompt_completion": 1}
 
 
