@@ -63,11 +63,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """The address of a two-node Ray cluster on 127.0.0.1."""
+    """The addresses (GCS, Ray Client) of a two-node Ray cluster on 127.0.0.1."""
     if not Path(RAY).exists():
         pytest.skip("the `ray` command is not installed beside this Python")
     temp = tempfile.mkdtemp(prefix="tlray")  # short: Ray's socket paths live under it
-    port = _free_port()
+    port, client_port = _free_port(), _free_port()
     address = f"127.0.0.1:{port}"
     env = {**os.environ, **AUTH}
     common = ["--block", "--node-ip-address", "127.0.0.1", "--temp-dir", temp, "--disable-usage-stats",
@@ -76,7 +76,7 @@ def cluster():
     log = open(Path(temp) / "fixture.log", "w")  # noqa: SIM115 (closed below)
     try:
         procs.append(subprocess.Popen([RAY, "start", "--head", "--port", str(port), "--include-dashboard", "false",
-                                       "--ray-client-server-port", str(_free_port()), *common],
+                                       "--ray-client-server-port", str(client_port), *common],
                                       env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         deadline = time.monotonic() + 120
         while _alive_nodes(address) < 1:
@@ -87,7 +87,7 @@ def cluster():
         while _alive_nodes(address) < 2:
             assert procs[1].poll() is None and time.monotonic() < deadline, "the Ray worker node did not start"
             time.sleep(1)
-        yield address
+        yield {"gcs": address, "client": f"ray://127.0.0.1:{client_port}"}
     finally:
         for p in reversed(procs):
             _stop(p)
@@ -120,7 +120,7 @@ def test_ray_cluster_output_is_the_local_output(cluster, dataset, local_outputs)
     codes = {f["code"] for f in json.loads(local)["findings"]}
     assert CROSS_FILE_CODES <= codes  # the comparison covers every cross-file finding
     assert rc == 1
-    p = _check(dataset, "--format", "json", "--engine", "ray", "--address", cluster)
+    p = _check(dataset, "--format", "json", "--engine", "ray", "--address", cluster["gcs"])
     assert p.returncode == rc, p.stderr
     assert p.stdout == local
     # progress per shard on standard error
@@ -129,21 +129,23 @@ def test_ray_cluster_output_is_the_local_output(cluster, dataset, local_outputs)
     assert "shard 4/4 analysed" in p.stderr
 
 
-@pytest.mark.parametrize("fmt", ["text", "sarif", "github"])
-def test_ray_cluster_every_format(cluster, dataset, local_outputs, fmt):
-    p = _check(dataset, "--format", fmt, "--engine", "ray", "--address", cluster)
+@pytest.mark.parametrize(("fmt", "via"), [("text", "client"), ("sarif", "gcs"), ("github", "gcs")])
+def test_ray_cluster_every_format(cluster, dataset, local_outputs, fmt, via):
+    if via == "client":
+        pytest.importorskip("grpc", reason="ray:// needs Ray Client (pip install 'ray[client]')")
+    p = _check(dataset, "--format", fmt, "--engine", "ray", "--address", cluster[via])
     assert (p.returncode, p.stdout) == local_outputs[fmt], p.stderr
 
 
 def test_a_worker_that_dies_once_is_retried(cluster, dataset, local_outputs):
-    p = _check(dataset, "--format", "json", "--engine", "ray", "--address", cluster,
+    p = _check(dataset, "--format", "json", "--engine", "ray", "--address", cluster["gcs"],
                env={"TUNELINT_RAY_FAULT": "train-1.jsonl:22:once"})
     assert (p.returncode, p.stdout) == local_outputs["json"], p.stderr
     assert "died" in p.stderr  # Ray said so (on standard error, not in the report)
 
 
 def test_a_worker_that_dies_twice_fails_the_run_naming_shard_and_line(cluster, dataset):
-    p = _check(dataset, "--format", "json", "--engine", "ray", "--address", cluster,
+    p = _check(dataset, "--format", "json", "--engine", "ray", "--address", cluster["gcs"],
                env={"TUNELINT_RAY_FAULT": "train-1.jsonl:22"})
     assert p.returncode == 2
     assert p.stdout == ""  # never a partial report
