@@ -192,6 +192,28 @@ class DuplicateIndex:
         # verified near pairs, kept current line by line: key → {other key: similarity}
         self._near: dict[str, dict[tuple, dict[tuple, float]]] = {"whole": {}, "prompt": {}}
 
+    @classmethod
+    def from_parts(cls, split_of: dict[str, str | None], threshold: float, order: Iterable[str],
+                   entries: dict[tuple, Entry], whole_groups: Iterable[list[tuple]],
+                   prompt_groups: Iterable[list[tuple]], near_whole: Iterable[tuple[tuple, tuple, float]],
+                   near_prompt: Iterable[tuple[tuple, tuple, float]]) -> DuplicateIndex:
+        """An index that reports what one holding every line would, built from what an engine
+        found elsewhere (the Ray engine's shuffle): the entries of the lines involved only, the
+        groups of two or more lines sharing an exact key, and the verified near pairs (whole
+        conversations; prompts only when lines of two ranked splits are present)."""
+        idx = cls(split_of, threshold, order, prompt_sigs=False)
+        idx.entries = entries
+        for name, groups in (("by_whole", whole_groups), ("by_prompt", prompt_groups)):
+            d = getattr(idx, name)
+            for i, keys in enumerate(groups):
+                d[i] = set(keys)
+        for name, pairs in (("whole", near_whole), ("prompt", near_prompt)):
+            adj = idx._near[name]
+            for a, b, sim in pairs:
+                adj.setdefault(a, {})[b] = sim
+                adj.setdefault(b, {})[a] = sim
+        return idx
+
     # -- updates ------------------------------------------------------------------------------
 
     def add(self, path: str, line: int, text: str, result) -> None:

@@ -20,10 +20,11 @@ from .cache import LineCache, open_cache
 from .file_findings import FileFindings, blank_text_problem
 from .findings import Finding
 from .indexes import DatasetIndex, FormatIndex, SizeIndex
+from .parquet import ParquetReadError, check_parquet, is_parquet, read_rows
 from .results import LineResult
 from .rule import all_rules
 from .settings import Settings
-from .source import HEAD_BYTES, SourceLine, check_file, check_head, read_lines, split_lines, text_lines
+from .source import HEAD_BYTES, FileProblem, SourceLine, check_file, check_head, read_lines, split_lines, text_lines
 from .tokens import join_prefetch
 
 # Lines per batch. Batches are pipelined (two are in flight), so their size sets much of the
@@ -277,18 +278,19 @@ class Linter:
     # -- the work ---------------------------------------------------------------------------
 
     @staticmethod
-    def _new_report(path: str, settings: Settings) -> FileReport:
+    def _new_report(path: str, settings: Settings, rows: bool = False) -> FileReport:
         report = FileReport(path, settings)
-        report.collected = FileFindings(path, settings)
+        report.collected = FileFindings(path, settings, rows=rows)
         return report
 
     def _lint_file(self, path: str, settings: Settings, idx: list[DatasetIndex]) -> FileReport:
-        report = self._new_report(path, settings)
-        problem = check_file(path)
+        rows = is_parquet(path)
+        report = self._new_report(path, settings, rows)
+        problem = check_parquet(path) if rows else check_file(path)
         if problem is not None:
             report.collected.file_problem(problem)
         if not report.collected.fatal:
-            self._lint_lines(report, read_lines(path), idx)
+            self._lint_lines(report, file_lines(path, report.collected), idx)
         return report
 
     def _lint_lines(self, report: FileReport, lines: Iterator[SourceLine], idx: list[DatasetIndex]) -> None:
@@ -438,6 +440,19 @@ def _batches(lines: Iterator[SourceLine], crlf: list[int]) -> Iterator[list[Sour
             batch = []
     if batch:
         yield batch
+
+
+def file_lines(path: str, collected: FileFindings) -> Iterator[SourceLine]:
+    """A file's lines: a JSONL file's, or a Parquet file's rows as JSON lines (a row group that
+    cannot be decoded ends the file with a TL002 finding naming the row)."""
+    if not is_parquet(path):
+        yield from read_lines(path)
+        return
+    try:
+        yield from read_rows(path)
+    except ParquetReadError as e:
+        collected.file_problem(FileProblem("TL002", f"cannot read row {e.row} of the Parquet file: {e.reason}",
+                                           fatal=False))
 
 
 def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None],

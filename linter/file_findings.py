@@ -8,8 +8,10 @@ its CLI."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from .findings import Edit, Finding, Fix, Related, Severity
+from .parquet import WHOLE_ROW, RowPaths, is_parquet
 from .rule import REGISTRY
 from .settings import Settings
 from .source import FileProblem, SourceLine
@@ -82,9 +84,12 @@ class FileFindings:
     """One file's findings, collected as its lines go by; `finish` adds the file's own findings
     (line endings, a file of blank lines) and the dataset indexes' findings, and sorts them."""
 
-    def __init__(self, path: str, settings: Settings):
+    def __init__(self, path: str, settings: Settings, *, rows: bool = False):
+        """`rows`: the file is Parquet: a finding names its row and the JSON path of its value
+        (`parquet.RowPaths`), and has no fix (a Parquet file is not rewritten)."""
         self.path = path
         self.settings = settings
+        self.rows = rows
         self.findings: list[Finding] = []
         self.fatal = False  # a problem with the whole file (its lines were not read)
         self.bare_cr = 0  # the number of the last line when a CR without LF ends it (on disk or in an editor)
@@ -97,7 +102,10 @@ class FileFindings:
     def add_line(self, ln: SourceLine, result) -> None:
         if ln.bare_cr:
             self.bare_cr = ln.number
-        self.findings += line_findings(self.path, ln, result, self.settings)
+        found = line_findings(self.path, ln, result, self.settings)
+        if found and self.rows:
+            found = _in_row(found, ln.text)
+        self.findings += found
 
     def finish(self, index_findings: Iterable = (), *, crlf: tuple[int, int] = (0, 0), lines: int = 0,
                examples: int = 0) -> list[Finding]:
@@ -123,9 +131,26 @@ class FileFindings:
         if lines and not examples and not any(f.code == "TL003" for f in out) \
                 and all(f.code == "TL007" for f in out) and s.enabled("TL003"):
             out.append(whole_file_finding(self.path, "TL003", "the file has only blank lines", s))
-        for f in index_findings:
-            if f.path == self.path and s.enabled(f.code):
-                related = tuple(Related(p, n, 1, m) for p, n, m in f.related)
-                out.append(finding(f.path, f.line, 1, 2, f.code, f.message, s, related=related))
+        out += self.from_index(index_findings)
         out.sort(key=lambda f: f.sort_key)
         return out
+
+    def from_index(self, index_findings: Iterable) -> list[Finding]:
+        """This file's findings among a dataset index's (IndexFinding), as reported."""
+        s, out = self.settings, []
+        for f in index_findings:
+            if f.path == self.path and s.enabled(f.code):
+                related = tuple(Related(p, n, 1, m, WHOLE_ROW if is_parquet(p) else None) for p, n, m in f.related)
+                found = finding(f.path, f.line, 1, 2, f.code, f.message, s, related=related)
+                out.append(replace(found, json_path=WHOLE_ROW) if self.rows else found)
+        return out
+
+
+def _in_row(found: list[Finding], text: str | None) -> list[Finding]:
+    """A Parquet row's findings: placed by the JSON path of their value, without fixes."""
+    paths = RowPaths(text or "")
+    out = []
+    for f in found:
+        related = tuple(replace(r, json_path=paths.at(r.column - 1, r.column)) for r in f.related)
+        out.append(replace(f, fix=None, related=related, json_path=paths.at(f.column - 1, f.end_column - 1)))
+    return out

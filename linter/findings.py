@@ -58,6 +58,7 @@ class Related:
     line: int
     column: int
     message: str
+    json_path: str | None = None  # in a Parquet row (`line`: the row), instead of the column
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,10 @@ class Finding:
     message: str
     fix: Fix | None = None
     related: tuple[Related, ...] = field(default=())
+    # a finding in a row of a Parquet file: `line` is the row (1-based), and this JSON path of the
+    # value says where in it (`$.messages[1].content`; `$`: the whole row); the columns (of the
+    # row's JSON text) only order the findings and are not reported
+    json_path: str | None = None
 
     def to_json(self) -> dict:
         out = {
@@ -89,11 +94,11 @@ class Finding:
             "severity": self.severity.value,
             "message": self.message,
             "fix": None,
-            "related": [
-                {"path": r.path, "line": r.line, "column": r.column, "message": r.message}
-                for r in self.related
-            ],
+            "related": [_related_json(r) for r in self.related],
         }
+        if self.json_path is not None:
+            out["column"] = out["end_column"] = None
+            out["json_path"] = self.json_path
         if self.fix is not None:
             out["fix"] = {
                 "title": self.fix.title,
@@ -108,3 +113,16 @@ class Finding:
     @property
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code)
+
+
+def _related_json(r: Related) -> dict:
+    out = {"path": r.path, "line": r.line, "column": r.column, "message": r.message}
+    if r.json_path is not None:
+        out["column"] = None
+        out["json_path"] = r.json_path
+    return out
+
+
+def location(path: str, line: int, column: int, json_path: str | None) -> str:
+    """`path:line:column`, or `path:row:json path` in a Parquet file, as the text output shows it."""
+    return f"{path}:{line}:{column if json_path is None else json_path}"

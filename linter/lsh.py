@@ -209,6 +209,17 @@ class LSHIndex:
         h &= _U64((1 << 60) - 1)
         return h
 
+    def band_keys(self, sigs: np.ndarray) -> np.ndarray:
+        """(n, bands) band hashes of the signatures, as the index buckets them: two items are
+        candidates when any band's hash is equal (an engine that buckets elsewhere, by a shuffle,
+        uses these). Signatures of empty texts (all ``EMPTY``) are never candidates: leave them out."""
+        return self._band_hashes(self._check(sigs))
+
+    @property
+    def min_equal(self) -> int:
+        """The fewest equal positions of two signatures that make a verified pair."""
+        return self._min_equal
+
     def _check(self, sigs: np.ndarray) -> np.ndarray:
         sigs = np.asarray(sigs)
         if sigs.ndim != 2 or sigs.shape[1] != self.num_perm:

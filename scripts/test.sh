@@ -2,7 +2,7 @@
 # Set up, then run the whole test suite (slow tests included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,train,serve
+bash scripts/setup.sh dev,train,serve,ray,parquet
 # tests/lsp/test_neovim.py drives a real Neovim; install Debian's when we can, else it skips.
 if ! command -v nvim >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing neovim for the Neovim end-to-end test..."

@@ -18,13 +18,13 @@ from tunelint.options import OptionsError, lint_options
 
 def expand(paths: tuple[str, ...], config) -> list[str]:
     """Files to lint: given files as they are (a missing one becomes a TL001 finding),
-    directories searched for *.jsonl."""
+    directories searched for *.jsonl and *.parquet."""
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            found = jsonl_files(p, skip=config.excluded)
+            found = jsonl_files(p, skip=config.excluded, suffixes=(".jsonl", ".parquet"))
             if not found:
-                raise click.UsageError(f"no .jsonl files under {p}")
+                raise click.UsageError(f"no .jsonl or .parquet files under {p}")
             out += found
         else:
             out.append(p)
@@ -61,13 +61,18 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes for large files (default: all cores).")
 @click.option("--stats/--no-stats", default=True, help="Print the dataset summary (text format).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where to check: this process (local), or a Ray cluster (ray: one task per file).")
+@click.option("--address", metavar="ADDRESS",
+              help="With --engine ray: the cluster (auto, ray://HOST:PORT, HOST:PORT); default: a local one.")
 def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
-          baseline, write_baseline, stdin_filename, no_cache, jobs, stats, exit_zero) -> None:
+          baseline, write_baseline, stdin_filename, no_cache, jobs, stats, exit_zero, engine, address) -> None:
     """Check JSONL files (or directories of them; `-`: standard input). Exit 0: no errors; 1:
     errors; 2: usage or internal error."""
     try:
         code = _check(paths or (".",), fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix,
-                      unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats, stdin_filename)
+                      unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats, stdin_filename,
+                      engine, address)
     except (click.UsageError, click.exceptions.Exit):
         raise
     except (ConfigError, ValueError) as e:
@@ -83,11 +88,16 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
 
 
 def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
-           baseline, write_baseline, no_cache, jobs, stats, stdin_filename=None) -> int:
+           baseline, write_baseline, no_cache, jobs, stats, stdin_filename=None, engine="local",
+           address=None) -> int:
     from tunelint.linter.cachedir import cache_is_cold
     from tunelint.linter.tokens import TokenizerUnavailable, prefetch_counter
 
     stdin = _stdin_name(paths, stdin_filename, fix and not diff)
+    if address and engine != "ray":
+        raise click.UsageError("--address names a Ray cluster: give it with --engine ray")
+    if stdin and engine == "ray":
+        raise click.UsageError("--engine ray checks files: standard input is checked locally")
     first = Path(stdin if stdin else paths[0])
     config = load_config(config_path, first if first.exists() else None)
     try:  # the options' typed model checks them as it checks the config file's
@@ -98,7 +108,7 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
     if cli.get("tokenizer"):
         cli["tokenizer"] = _resolve_tokenizer(cli["tokenizer"])
     files = [stdin] if stdin else expand(paths, config)
-    if files and (no_cache or cache_is_cold()):
+    if files and engine == "local" and (no_cache or cache_is_cold()):
         # every line will be analysed: the tokenizer is built while the linter is imported
         prefetch_counter(config.settings_for(files[0], cli).tokenizer)
     from tunelint.linter import baseline as baseline_mod
@@ -116,6 +126,11 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
             def lint():
                 if stdin:
                     return [linter.lint_bytes(data, stdin, settings_for(stdin), config.split_of(stdin))]
+                if engine == "ray":  # the line cache is not used there (README: "Ray engine")
+                    from tunelint.linter.ray_engine import lint_paths_ray
+
+                    return lint_paths_ray(files, settings_for, config.split_of, address=address, jobs=jobs,
+                                          line_hashes=bool(baseline or write_baseline))
                 return linter.lint_paths(files, settings_for, config.split_of)
 
             if fix or diff:

@@ -9,7 +9,7 @@ import click
 
 from tunelint import __version__
 from tunelint.linter.engine import FileReport
-from tunelint.linter.findings import Finding, Severity
+from tunelint.linter.findings import Finding, Severity, location
 from tunelint.linter.rule import all_rules
 from tunelint.linter.stats import summarize
 
@@ -27,13 +27,14 @@ def render_text(reports: list[FileReport], findings: list[Finding], *, colour: b
                 hidden: int = 0) -> str:
     out = []
     for f in findings:
-        loc = click.style(f"{f.path}:{f.line}:{f.column}:", bold=True) if colour else f"{f.path}:{f.line}:{f.column}:"
+        where = location(f.path, f.line, f.column, f.json_path) + ":"
+        loc = click.style(where, bold=True) if colour else where
         code = click.style(f.code, fg=_COLOURS[f.severity], bold=True) if colour else f.code
         sev = "" if f.severity is Severity.ERROR else f" [{f.severity.value}]"
         fix = " [*]" if f.fix is not None and f.fix.safe else ""
         out.append(f"{loc} {code}{fix} {f.message}{sev}")
         for r in f.related:
-            out.append(f"    {r.path}:{r.line}:{r.column}: {r.message}")
+            out.append(f"    {location(r.path, r.line, r.column, r.json_path)}: {r.message}")
     c = counts(findings)
     total = sum(c.values())
     if total:
@@ -95,9 +96,14 @@ def render_github(findings: list[Finding]) -> str:
     def prop(s: str) -> str:
         return esc(s).replace(":", "%3A").replace(",", "%2C")
 
+    def where(f: Finding) -> str:  # a Parquet row has no columns: its JSON path starts the message
+        if f.json_path is not None:
+            return f"line={f.line},endLine={f.end_line}"
+        return f"line={f.line},col={f.column},endLine={f.end_line},endColumn={f.end_column}"
+
     return "\n".join(
-        f"::{level[f.severity]} title={prop(f.code + ' ' + f.name)},file={prop(f.path)},line={f.line},"
-        f"col={f.column},endLine={f.end_line},endColumn={f.end_column}::{esc(f.code + ' ' + f.message)}"
+        f"::{level[f.severity]} title={prop(f.code + ' ' + f.name)},file={prop(f.path)},{where(f)}::"
+        + esc(f.code + ' ' + (f"{f.json_path}: " if f.json_path is not None else "") + f.message)
         for f in findings
     )
 
@@ -119,14 +125,23 @@ def render_sarif(findings: list[Finding]) -> str:
             "results": [{
                 "ruleId": f.code, "ruleIndex": index[f.code], "level": level[f.severity],
                 "message": {"text": f.message},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": f.path.replace(os.sep, "/")},
-                    "region": {"startLine": f.line, "startColumn": f.column, "endLine": f.end_line,
-                               "endColumn": f.end_column}}}],
-                "relatedLocations": [{"id": i, "message": {"text": r.message}, "physicalLocation": {
-                    "artifactLocation": {"uri": r.path.replace(os.sep, "/")},
-                    "region": {"startLine": r.line, "startColumn": r.column}}} for i, r in enumerate(f.related)],
+                "locations": [_sarif_location(f.path, {"startLine": f.line, "startColumn": f.column,
+                                                       "endLine": f.end_line, "endColumn": f.end_column},
+                                              f.json_path)],
+                "relatedLocations": [{"id": i, "message": {"text": r.message},
+                                      **_sarif_location(r.path, {"startLine": r.line, "startColumn": r.column},
+                                                        r.json_path)} for i, r in enumerate(f.related)],
             } for f in findings],
         }],
     }
     return json.dumps(sarif, indent=2, ensure_ascii=False)
+
+
+def _sarif_location(path: str, region: dict, json_path: str | None) -> dict:
+    """A SARIF location; in a Parquet file the region is the row alone (`startLine`: its number)
+    and the JSON path of the value is a logical location."""
+    out = {"physicalLocation": {"artifactLocation": {"uri": path.replace(os.sep, "/")},
+                                "region": region if json_path is None else {"startLine": region["startLine"]}}}
+    if json_path is not None:
+        out["logicalLocations"] = [{"fullyQualifiedName": json_path, "kind": "member"}]
+    return out

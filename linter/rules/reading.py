@@ -15,6 +15,10 @@ The file holds binary data (NUL bytes), not text.
 
 **Why is this bad?** JSONL is UTF-8 text. A binary file (an archive, a parquet or arrow file
 named `.jsonl`) is rejected by every fine-tuning service. Convert it to JSONL first.
+
+A `.parquet` file is read as Parquet (its rows checked as JSONL lines would be); this finding then
+says that it cannot be read as Parquet (damaged, or not Parquet), or that it has no column any
+format is recognised by (`messages`, `conversations`, `prompt`/`completion`, ...).
 """)
 
 declare("TL003", "empty-file", "error", """
