@@ -106,7 +106,7 @@ def describe(r: LineDynamics) -> str:
     passes = len(r["prob"])
     over = f"over {passes} epoch{'s' * (passes != 1)}"
     base = f"; base model loss {r['loss_base']:.3f}" if r.get("loss_base") is not None else ""
-    return (f"hard to learn: the model's confidence stayed at {r['confidence']:.2f} {over} "
+    return (f"hard to learn: the model's confidence stayed at {r['confidence']:.3g} {over} "
             f"(final loss {r['loss'][-1]:.3f}{base}); check the answer")
 
 

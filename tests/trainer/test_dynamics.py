@@ -140,3 +140,20 @@ def test_a_run_writes_its_training_dynamics_and_data_map(dataset, tmp_path):
     assert (run / "data_map.png").stat().st_size > 1000
     kinds = [json.loads(x).get("kind") for x in (run / "events.jsonl").read_text().splitlines()]
     assert "dynamics" in kinds and "data_map" in kinds
+    # `tunelint check --dynamics RUN`: the hardest-to-learn lines as TL950 findings, info by default
+    check = [sys.executable, "-m", "tunelint", "check", str(train), "--dynamics", str(run), "--dynamics-top", "3",
+             "--format", "json"]
+    out = subprocess.run(check, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    found = [f for f in json.loads(out.stdout)["findings"] if f["code"] == "TL950"]
+    hardest = sorted((x for x in rows if x["region"] == "hard-to-learn"), key=lambda x: (x["confidence"], x["line"]))
+    assert sorted(f["line"] for f in found) == sorted(x["line"] for x in hardest[:3])
+    assert all(f["severity"] == "info" and "over 2 epochs" in f["message"] and "stale" not in f["message"]
+               for f in found)
+    with open(train, "a") as f:  # the file changes after the run: the findings say they are stale
+        f.write(train.read_text().splitlines()[0] + "\n")
+    out = subprocess.run(check, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    found = [f for f in json.loads(out.stdout)["findings"] if f["code"] == "TL950"]
+    assert len(found) == 3 and all("stale" in f["message"] for f in found) and "changed since the run" in out.stderr
+    bad = subprocess.run(check[:6] + [str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert bad.returncode == 2 and "not a training run folder" in bad.stderr
