@@ -12,8 +12,10 @@ are hard to learn / easy by confidence alone, and the summary says so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -116,3 +118,28 @@ def per_pass(r: LineDynamics) -> str:
     rows += [f"| {i} | {step} | {p:.3f} | {loss:.3f} |"
              for i, (step, p, loss) in enumerate(zip(r["steps"], r["prob"], r["loss"], strict=True), 1)]
     return "\n".join(rows)
+
+
+def training_digest(config: dict) -> str | None:
+    """The training file's sha256 when the run started (config.json's lint summary), or None."""
+    summary = (config.get("lint") or {}).get(os.path.abspath(config.get("data") or ""))
+    return summary.get("sha256") if isinstance(summary, dict) else None
+
+
+def file_digest(path: str) -> str | None:
+    """The sha256 of a file's bytes, as the run recorded it (None: unreadable)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def is_stale(config: dict, current: str | None) -> bool:
+    """Whether the training file, now of digest `current`, changed since the run (a run that did
+    not record its digest: not known, not marked)."""
+    then = training_digest(config)
+    return then is not None and current != then

@@ -4,7 +4,6 @@ file changed since the run (its digest in the run's config.json differs)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -19,23 +18,6 @@ TOP_DEFAULT = 10
 
 class RunUnreadable(ValueError):
     """The run given has no training dynamics to report (exit 2, with why)."""
-
-
-def training_digest(config: dict) -> str | None:
-    """The training file's sha256 when the run started (config.json's lint summary), or None."""
-    summary = (config.get("lint") or {}).get(os.path.abspath(config.get("data") or ""))
-    return summary.get("sha256") if isinstance(summary, dict) else None
-
-
-def file_digest(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def load(run: str | Path) -> tuple[RunLayout, str, list]:
@@ -58,7 +40,7 @@ def findings(run: str | Path, paths: list[str], settings_for, top: int) -> tuple
     mine = [p for p in paths if os.path.abspath(p) == data]
     if not mine:
         return [], f"--dynamics: the run {layout.name} trained on {data}, which is not among the files checked"
-    stale = file_digest(data) != training_digest(layout.read_config() or {})
+    stale = dynamics.is_stale(layout.read_config() or {}, dynamics.file_digest(data))
     out = []
     for path in mine:
         settings = settings_for(path)
