@@ -39,6 +39,7 @@ def selective_trainer_class(base):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.dynamics: list[tuple] = []  # (line, step, loss, prob, tokens) per example per batch
+            self.dynamics_missed = 0  # training batches that took the base loss: nothing recorded
             self.data_collator = WithExamples(self.data_collator)
 
         def _set_signature_columns_if_needed(self):
@@ -69,6 +70,7 @@ def selective_trainer_class(base):
             if (labels is None or self.compute_loss_func is not None or self.label_smoother is not None
                     or getattr(self, "aux_loss_enabled", False)
                     or getattr(self.args, "loss_type", "nll") != "nll"):
+                self.dynamics_missed += examples is not None and model.training
                 return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                             num_items_in_batch=num_items_in_batch)
             # the token at t+1 is predicted at position t

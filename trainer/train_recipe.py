@@ -530,7 +530,13 @@ class TrainRecipe:
         from . import dynamics
         from .plot import plot_data_map
 
-        if not self.settings.dynamics or not self.dynamics_records:
+        if not self.settings.dynamics:
+            return
+        if not self.dynamics_records:
+            missed = getattr(self.trainer, "dynamics_missed", 0)
+            log("tunelint: no training dynamics recorded" + (
+                f": {missed} batch(es) used the trainer's own loss (a custom loss, label smoothing or an "
+                "auxiliary loss), which gives no per-example loss" if missed else ""))
             return
         rows, summary = dynamics.summarize(self.dynamics_records, self.train_base_losses, self.base_note)
         if self.resume:
