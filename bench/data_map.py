@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=320)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=REPO / "bench" / "data" / "data_map")
+    ap.add_argument("--reuse-prior", action="store_true",
+                    help="keep the prior of an earlier run with the same data and seed (it is most of the time)")
     a = ap.parse_args()
     if not a.data.is_file():
         print(f"skipped: {a.data} is absent (the real datasets live in ../shared/data/real/, see SOURCES.md)")
@@ -103,17 +105,20 @@ def main() -> None:
     prior = examples[:half] + (read(a.prior_extra) if a.prior_extra.is_file() else [])
     tuned, truth = corrupt(examples[half:], a.corrupt, rnd)
     work = a.work
-    if work.exists():
-        import shutil
+    prior_text = "".join(json.dumps(x) + "\n" for x in prior)
+    reuse = (a.reuse_prior and (work / "prior" / "model").is_dir() and (work / "prior.jsonl").is_file()
+             and (work / "prior.jsonl").read_text() == prior_text)
+    import shutil
 
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    if work.exists():
+        shutil.rmtree(work / "run" if reuse else work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     (work / "tunelint.toml").write_text('profile = "hf"\n')
-    (work / "prior.jsonl").write_text("".join(json.dumps(x) + "\n" for x in prior))
+    (work / "prior.jsonl").write_text(prior_text)
     (work / "train.jsonl").write_text("".join(json.dumps(x) + "\n" for x in tuned))
     common = ["--method", "full", "--max-length", str(a.max_length), "--batch-size", "8", "--seed", str(a.seed),
               "--learning-rate", "3e-3", "--logging-steps", "20", "--checkpoint-steps", "100000", "--force"]
-    t_prior = train(["prior.jsonl", "-o", "prior", "--model", "tiny", "--epochs", str(a.prior_epochs),
+    t_prior = 0.0 if reuse else train(["prior.jsonl", "-o", "prior", "--model", "tiny", "--epochs", str(a.prior_epochs),
                      "--no-dynamics", *common], work)
     t_tune = train(["train.jsonl", "-o", "run", "--model", str(work / "prior" / "model"), "--epochs", str(a.epochs),
                     *common], work)
@@ -136,7 +141,7 @@ def main() -> None:
     lines = [f"data: {a.data.name} — prior on {len(prior)} clean examples ({a.prior_epochs:g} epochs), fine-tuned on "
              f"{len(tuned)} with {k} answers swapped ({k / len(tuned):.1%}), {a.epochs:g} epochs, tiny model "
              f"(2 layers, hidden 64), seed {a.seed}",
-             f"time: prior {t_prior:.0f} s, fine-tune (recording) {t_tune:.0f} s, the final-loss baseline's "
+             f"time: prior {f'{t_prior:.0f} s' if not reuse else 'reused'}, fine-tune (recording) {t_tune:.0f} s, the final-loss baseline's "
              f"forward pass {t_final:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
              f"hard-to-learn region: {len(region)} lines (confidence ≤ {summary['confidence_threshold']:.4f}, "
              f"the run's 25th percentile); in it {len(set(region) & truth)} of the {k} corrupted "
