@@ -141,7 +141,8 @@ def main() -> None:
     lines = [f"data: {a.data.name} — prior on {len(prior)} clean examples ({a.prior_epochs:g} epochs), fine-tuned on "
              f"{len(tuned)} with {k} answers swapped ({k / len(tuned):.1%}), {a.epochs:g} epochs, tiny model "
              f"(2 layers, hidden 64), seed {a.seed}",
-             f"time: prior {f'{t_prior:.0f} s' if not reuse else 'reused'}, fine-tune (recording) {t_tune:.0f} s, the final-loss baseline's "
+             f"time: prior {f'{t_prior:.0f} s' if not reuse else 'reused'}, fine-tune (recording) {t_tune:.0f} s, "
+             "the final-loss baseline's "
              f"forward pass {t_final:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
              f"hard-to-learn region: {len(region)} lines (confidence ≤ {summary['confidence_threshold']:.4f}, "
              f"the run's 25th percentile); in it {len(set(region) & truth)} of the {k} corrupted "
