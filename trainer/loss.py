@@ -143,7 +143,9 @@ class WithExamples:
     def __init__(self, inner):
         self.inner = inner
 
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # the collator's own settings (padding_free, ...); never `inner` (unpickling)
+        if name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def __call__(self, features):
