@@ -27,7 +27,7 @@ from tunelint import __version__
 from tunelint.linter.findings import Finding
 from tunelint.linter.settings import Settings
 
-from . import commands, compare, edit_text, features, preview, run_features
+from . import commands, compare, dynamics, edit_text, features, preview, run_features
 from .documents import Document
 from .memory import tidy_up, tune_allocator
 from .options import EditorOptions, editor_options
@@ -206,7 +206,8 @@ class TunelintServer(LanguageServer):
         failed = self.failures.get(src.path)
         return ([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + [
             diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(
-            self.training.results_for(src), src, self.editor.worst)
+            self.training.results_for(src), src, self.editor.worst) + dynamics.diagnostics(
+            self.training.dynamics_for(src), src, self.editor.hardest)
 
     def refused_notification(self, message) -> None:
         """A notification whose params do not fit the LSP types: nothing can answer it, so it is
@@ -607,7 +608,9 @@ async def inlay_hint(ls: TunelintServer, params: types.InlayHintParams):
     if not got:
         return []
     src = got[0]
-    return features.inlay_hints(src, params.range) + run_features.hints(ls.training.results_for(src), src, params.range)
+    training = ls.training
+    return (features.inlay_hints(src, params.range) + run_features.hints(training.results_for(src), src, params.range)
+            + dynamics.hints(training.dynamics_for(src), src, params.range))
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -625,7 +628,8 @@ async def hover(ls: TunelintServer, params: types.HoverParams):
                                                                       settings, line))
         except Exception as e:
             ls.internal_error(src.path, e)
-    return features.hover(src, findings, pos, [run_features.hover(ls.training.results_for(src), pos.line), breakdown])
+    return features.hover(src, findings, pos, [run_features.hover(ls.training.results_for(src), pos.line),
+                                               dynamics.hover(ls.training.dynamics_for(src), pos.line), breakdown])
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)

@@ -24,6 +24,7 @@ from tunelint.options import (
 )
 
 WORST_DEFAULT = 5
+HARDEST_DEFAULT = 5
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +33,8 @@ class EditorOptions:
 
     worst_examples: NonNegativeInt | None = None
     """After a fine-tune, mark this many examples the model does worst on (default 5; 0: none)."""
+    hardest_examples: NonNegativeInt | None = None
+    """After a fine-tune, mark this many of its hardest-to-learn training lines (default 5; 0: none)."""
     train: dict | None = None
     """Defaults for fine-tunes launched from the editor (checked by the trainer's settings model
     when a run is launched: tunelint.trainer.settings)."""
@@ -47,6 +50,10 @@ class EditorOptions:
     @property
     def worst(self) -> int:
         return WORST_DEFAULT if self.worst_examples is None else self.worst_examples
+
+    @property
+    def hardest(self) -> int:
+        return HARDEST_DEFAULT if self.hardest_examples is None else self.hardest_examples
 
     @property
     def generation(self) -> GenerateOptions:

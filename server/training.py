@@ -26,6 +26,7 @@ from tunelint.trainer.contract import (
 )
 from tunelint.trainer.settings import Source, TrainError, TrainSettings, resolve_sources, write_settings_file
 
+from . import dynamics
 from .runs import EditorNotes, Job, Results, RunRefused, digest, latest_results, load_results, write_editor_notes
 from .to_lsp import path_to_uri
 
@@ -61,6 +62,7 @@ class Training:
         self.job: Job | None = None
         self.task: asyncio.Task | None = None
         self.results: Results | None = None
+        self.dynamics: dynamics.Dynamics | None = None  # the last training run's, on its training file
         self.token_seq = 0
         self._digests: dict[str, tuple[object, int, str]] = {}  # uri → (document, version, digest of its text)
 
@@ -75,6 +77,7 @@ class Training:
     def reload(self) -> None:
         if self.ls.project.root is not None:
             self.results = latest_results(self.ls.project.root)
+            self.dynamics = dynamics.latest(self.ls.project.root)
 
     def split_files(self, split: str) -> list[str]:
         return sorted(p for p in self.ls.project.workspace_files() if self.ls.project.split_of(p) == split)
@@ -264,6 +267,9 @@ class Training:
             res = load_results(job.run_dir)
             if res is not None:
                 self.results = res
+            dyn = dynamics.load(job.run_dir)
+            if dyn is not None:
+                self.dynamics = dyn
             await self._refresh_editor()
 
     def _client_supports_progress(self) -> bool:
@@ -294,6 +300,13 @@ class Training:
             return None
         current = self._text_digest(src) if src.doc is not None else digest(src.path)
         return res, current != res.validation_digest
+
+    def dynamics_for(self, src: Source) -> tuple[dynamics.Dynamics, bool] | None:
+        """The last training run's dynamics if `src` is the file it trained on, and whether stale."""
+        dyn = self.dynamics
+        if dyn is None or dyn.data != os.path.abspath(src.path):
+            return None
+        return dyn, dyn.stale(src)
 
     def _text_digest(self, src: Source) -> str:
         """The open document's digest, made once per version (hints and lenses ask on every edit)."""

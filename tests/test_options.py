@@ -106,8 +106,8 @@ def test_the_extension_declares_and_forwards_every_setting_the_server_and_the_tr
     lint = {camel(n) for n in LINT_KEYS}
     assert {k.removeprefix("train.") for k in declared if k.startswith("train.")} == train
     assert set(_ts_list("TRAIN_KEYS")) == train
-    assert set(_ts_list("SERVER_KEYS")) == lint | {"worstExamples"}
-    assert lint | {"worstExamples"} <= set(declared)
+    assert set(_ts_list("SERVER_KEYS")) == lint | {"worstExamples", "hardestExamples"}
+    assert lint | {"worstExamples", "hardestExamples"} <= set(declared)
 
 
 def test_the_extension_declares_and_forwards_every_generation_setting():

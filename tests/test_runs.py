@@ -313,3 +313,23 @@ def test_the_readme_documents_the_runs_commands():
     for cmd in (["runs"], ["runs", "compare"]):
         assert f"tunelint {' '.join(cmd)}" in readme
         assert CliRunner().invoke(main, [*cmd, "--help"]).exit_code == 0
+
+
+def test_run_details_carry_the_training_data_map_hardest_first(tmp_path):
+    from tunelint.trainer import history
+    from tunelint.trainer.dynamics import summarize
+
+    run = fake_run(tmp_path / "run", None)
+    records = [(line, step, 1.0, line / 10 + (0.2 if line == 2 and step == 2 else 0.0), 4)
+               for line in range(1, 9) for step in (1, 2)]
+    rows, summary = summarize(records)
+    (run / "train_dynamics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    metrics = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**metrics, "dynamics": summary}))
+    m = history.details(run)["data_map"]
+    assert m["file"] == "/data/train.jsonl" and m["lines"] == 8
+    assert m["confidence_threshold"] == summary["confidence_threshold"]
+    regions = [p[3] for p in m["points"]]
+    assert regions[0] == "hard-to-learn" and regions.count("hard-to-learn") == summary["regions"]["hard-to-learn"]
+    assert m["points"][0][0] == 1 and {p[0] for p in m["points"]} == set(range(1, 9))
+    assert history.details(fake_run(tmp_path / "old", None))["data_map"] is None  # a run without dynamics

@@ -26,6 +26,8 @@ two start in the same second). `RunLayout` names every path:
 | `base-model/` | train (`--model tiny`) | the tiny model and tokenizer built from the data |
 | `editor.json` | the server | the editor's notes: what it launched (`kind`, files, the validation file's digest) |
 | `merged/` | serve (LoRA) | the adapter merged into the base, cached for `tunelint serve` (redone if older) |
+| `train_dynamics.jsonl` | train | one `LineDynamics` a training line: how the model learnt it, pass by pass |
+| `data_map.png` | train | the data map: variability against confidence per training line, by region |
 
 `tunelint eval RUN --data FILE` writes `events.jsonl` and `eval_results.jsonl` into a folder of
 its own (default `RUN/eval-<YYYYmmdd-HHMMSS>/`).
@@ -49,7 +51,8 @@ can be added without breaking an older reader.
 | `example` | `ExampleResult` | one evaluation record: `line`, `loss`, `loss_base`, `perplexity`, `generation`, |
 | | | `reference`, `exact_match`, `token_f1` |
 | `stopped_early` | `StoppedEarly` | `best_step`, `best_eval_loss`, `stopped_at_step`, `reason` (`--early-stopping`) |
-| `artifact` | `Artifact` | `kind` (`model`, `adapter`, `plot`, `metrics`, `eval_results`, `checkpoint`), `path` |
+| `artifact` | `Artifact` | `kind` (`model`, `adapter`, `plot`, `metrics`, `eval_results`, `checkpoint`, |
+| | | `dynamics`, `data_map`), `path` |
 | `error` | `Error` | `message` |
 | `end` | `End` | `status` (`completed` / `cancelled` / `failed`); training: `duration_s`, `exit_code` |
 
@@ -99,8 +102,10 @@ class RunLayout:
     EDITOR_NOTES = "editor.json"
     MERGED = "merged"
     TRACKERS = "trackers"
+    TRAIN_DYNAMICS = "train_dynamics.jsonl"
+    DATA_MAP = "data_map.png"
     NAMES = (EVENTS, SETTINGS, CONFIG, METRICS, EVAL_RESULTS, ADAPTER, MODEL, PLOT, CHECKPOINTS, BASE_MODEL,
-             EDITOR_NOTES, MERGED, TRACKERS)  # everything a run folder may hold
+             EDITOR_NOTES, MERGED, TRACKERS, TRAIN_DYNAMICS, DATA_MAP)  # everything a run folder may hold
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -170,6 +175,14 @@ class RunLayout:
     def trackers(self) -> Path:
         return self.path / self.TRACKERS
 
+    @property
+    def train_dynamics(self) -> Path:
+        return self.path / self.TRAIN_DYNAMICS
+
+    @property
+    def data_map(self) -> Path:
+        return self.path / self.DATA_MAP
+
     def checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"checkpoint-{step}"
 
@@ -205,6 +218,19 @@ class RunLayout:
                     out.append(ExampleResult.from_json(obj))
             except ValueError:
                 continue
+        return out
+
+    def read_train_dynamics(self) -> list[LineDynamics]:
+        """The training lines' dynamics, skipping lines that are not one."""
+        out = []
+        for line in _lines(self.train_dynamics):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("line"), int) and isinstance(obj.get("confidence"),
+                                                                                         (int, float)):
+                out.append(obj)
         return out
 
 
@@ -310,6 +336,7 @@ class Metrics(TypedDict, total=False):
     status: str  # completed | cancelled
     evals: list[EvalPoint]  # the evaluations during training (`--eval-steps`), in step order
     early_stopping: EarlyStopping  # with `--early-stopping`: what was kept and why
+    dynamics: DynamicsSummary  # train_dynamics.jsonl's run-wide numbers (the regions' thresholds)
 
 
 class EvalPoint(TypedDict):
@@ -330,11 +357,42 @@ class EarlyStopping(TypedDict):
     reason: str  # in words
 
 
+Region = Literal["easy", "ambiguous", "hard-to-learn"]
+
+
+class LineDynamics(TypedDict):
+    """One line of `train_dynamics.jsonl`: how the model learnt one training example (Dataset
+    Cartography, Swayamdipta et al. 2020), from the loss of the training steps themselves. A pass
+    is one time the example went through a training batch (once per epoch); its values are those
+    of the forward pass of that step, before the step's update."""
+
+    line: int  # 1-based line of the example in the training file
+    steps: list[int]  # the optimizer step of each pass, in order
+    loss: list[float]  # per pass: the mean loss of the example's trained tokens
+    prob: list[float]  # per pass: the mean probability the model gave the gold (trained) tokens
+    confidence: float  # the mean of `prob` over the passes
+    variability: float | None  # the standard deviation of `prob` over the passes (None: one pass)
+    loss_base: float | None  # the base model's mean loss on its trained tokens (None: not computed)
+    region: Region  # by the run's quantiles (DynamicsSummary.thresholds; README "Training data maps")
+
+
+class DynamicsSummary(TypedDict):
+    """`Metrics.dynamics`: what train_dynamics.jsonl covers and the thresholds of its regions."""
+
+    examples: int  # training lines recorded
+    passes: int  # the most passes of a line (epochs)
+    confidence_threshold: float  # hard to learn: confidence at most this (its run's 25th percentile)
+    variability_threshold: float | None  # ambiguous: variability at least this (75th percentile); None: one pass
+    regions: dict  # region → lines
+    base_loss: str  # "computed", or why not
+    note: str | None  # what the map cannot say (one pass: confidence only)
+
+
 # -- events ---------------------------------------------------------------------------------------
 
 Phase = Literal["before", "during", "after"]
 Status = Literal["completed", "cancelled", "failed"]
-ArtifactKind = Literal["model", "adapter", "plot", "metrics", "eval_results", "checkpoint"]
+ArtifactKind = Literal["model", "adapter", "plot", "metrics", "eval_results", "checkpoint", "dynamics", "data_map"]
 
 _OMIT_NONE = "tunelint.omit_none"  # field metadata: left out of the JSON when None (not this kind of run)
 _REST = "tunelint.rest"  # field metadata: a dict whose items are the event's other fields

@@ -313,8 +313,27 @@ def details(path: str | Path, now: float | None = None) -> dict:
         "worst_examples": [{"line": r.line, "loss": r.loss, "loss_base": r.loss_base, "file": validation}
                            for r in results[:WORST_EXAMPLES]],
         "early_stopping": stopped.fields() if stopped is not None else run.metrics.get("early_stopping"),
+        "data_map": _data_map(run),
     })
     return out
+
+
+DATA_MAP_POINTS = 5000  # at most this many points of the training data map go to the run view
+
+
+def _data_map(run: _Run) -> dict | None:
+    """The training data map's points (the hardest first when there are more than the view takes):
+    `[line, confidence, variability, region]`, with the training file and the thresholds."""
+    rows = run.layout.read_train_dynamics() if run.is_dir else []
+    if not rows:
+        return None
+    summary = run.metrics.get("dynamics") if isinstance(run.metrics.get("dynamics"), dict) else {}
+    rows.sort(key=lambda r: (r.get("region") != "hard-to-learn", r["confidence"]))
+    return {"file": run.config.get("data"), "lines": len(rows),
+            "points": [[r["line"], r["confidence"], r.get("variability"), r.get("region")]
+                       for r in rows[:DATA_MAP_POINTS]],
+            "confidence_threshold": summary.get("confidence_threshold"),
+            "variability_threshold": summary.get("variability_threshold"), "note": summary.get("note")}
 
 
 # -- comparing two runs ---------------------------------------------------------------------------

@@ -86,6 +86,11 @@ class TrainSettings:
                                                    "ten evaluations per run; none without a validation file).")
     early_stopping: PositiveInt | None = setting(None, "Stop when the eval loss has not improved for N evaluations "
                                                        "and keep the best checkpoint (default: off).")
+    dynamics: bool = setting(True, "Record each training example's loss and confidence per epoch "
+                                   "(train_dynamics.jsonl, data_map.png); on a GPU this uses the trained-positions "
+                                   "loss instead of TRL's fused one.")
+    dynamics_base_max: NonNegativeInt = setting(20000, "The base model's loss per training example (one forward "
+                                                       "pass before training) up to this many examples; 0: never.")
     report_to: str = setting("none", "Also log to a tracker: none, tensorboard, wandb (offline without a network), "
                                      "mlflow or trackio.", choices=REPORTERS)
 

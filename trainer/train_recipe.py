@@ -14,6 +14,10 @@ recipes (`setup()`, `train()`, `save_checkpoint()`) and TRL's `scripts/sft.py`:
 7. `evaluate_examples`: per example: loss, generation, exact match (rank 0);
 8. `save`: the adapter or model, `metrics.json`, `config.json`, `loss.png` (rank 0).
 
+The training dynamics (trainer/dynamics.py) add `base_train_losses` (after 4: the base model's
+loss per training example, rank 0), `gather_dynamics` (after 5: every rank's records) and
+`save_dynamics` (before 8's files: `train_dynamics.jsonl`, `data_map.png`, rank 0).
+
 A new feature adds a step (or a field to the contract), not lines in the middle of another.
 `train()` runs the recipe with what every run needs around it: the run folder, the events
 file, cancellation, and the `end` event with the exit code.
@@ -53,7 +57,7 @@ from .contract import (
 from .data import Encoded, TrainingExample, encode, load_examples
 from .device import detect
 from .events import Events, is_main_process, to_devnull
-from .loss import selective_trainer_class
+from .loss import EXAMPLE_COLUMN, selective_trainer_class
 from .settings import TrainError, TrainSettings
 
 EVAL_SUBSAMPLE_MAX = 200  # validation examples per evaluation during training, at most
@@ -285,6 +289,9 @@ class TrainRecipe:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.metrics: Metrics = {}
         self.base_losses: list[float | None] = []
+        self.train_base_losses: dict[int, float | None] | None = None  # training line → base model loss
+        self.base_note = "not computed"
+        self.dynamics_records: list[tuple] = []
         self.cancelled = False
         self.eval_steps: int | None = None  # the evaluation during training: every this many steps
         self.during_examples = 0  # validation examples each of those uses
@@ -294,10 +301,13 @@ class TrainRecipe:
         self.preflight()
         self.build_trainer()
         self.evaluate_before()
+        self.base_train_losses()
         self.train()
+        self.gather_dynamics()
         self.evaluate_after()
         if is_main_process():  # the other ranks wait for rank 0's per-example evaluation and saving
             self.evaluate_examples()
+            self.save_dynamics()
             self.save()
         _leave_process_group()
         return EXIT_CANCELLED if self.cancelled else EXIT_OK
@@ -340,7 +350,9 @@ class TrainRecipe:
         steps_per_epoch = math.ceil(len(self.train_enc) / (s.batch_size * s.grad_accum * self.world))
         self.total_steps = s.max_steps if s.max_steps > 0 else math.ceil(steps_per_epoch * s.epochs)
         columns = lambda enc: Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels} for e in enc])  # noqa: E731
-        train_ds = columns(self.train_enc)
+        # the example's line on each of its tokens: the per-example records survive batching and packing
+        train_ds = Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels,
+                                       EXAMPLE_COLUMN: [e.line] * len(e.input_ids)} for e in self.train_enc])
         self.eval_ds = columns(self.val_enc) if self.val_enc else None
         during_ds = self._plan_evaluation(columns)
         callbacks = [_progress_callback(self.events, self.cancel, self.total_steps, self.metrics,
@@ -354,8 +366,10 @@ class TrainRecipe:
         log(f"tunelint: {'DRY RUN with a tiny model built from the data; ' if self.dry_run else ''}model {s.model}, "
             f"{s.method}, {device.name} ({device.precision}), {len(self.train_enc)} training examples, "
             f"{trained_tokens:,} trainable tokens per epoch, {self.total_steps} steps")
-        # on a CPU, the loss on trained positions only (trainer/loss.py); elsewhere TRL's fused LM head
-        trainer_class = selective_trainer_class(SFTTrainer) if device.kind == "cpu" else SFTTrainer
+        # on a CPU, the loss on trained positions only (trainer/loss.py); elsewhere TRL's fused LM head,
+        # unless the training dynamics are recorded (they need each token's loss)
+        selective = device.kind == "cpu" or s.dynamics
+        trainer_class = selective_trainer_class(SFTTrainer) if selective else SFTTrainer
         self.trainer = trainer_class(model=self.model, args=self._sft_config(), train_dataset=train_ds,
                                      eval_dataset=during_ds if during_ds is not None else self.eval_ds,
                                      processing_class=self.tok, peft_config=peft_config, callbacks=callbacks)
@@ -437,6 +451,23 @@ class TrainRecipe:
         if is_main_process():
             self.base_losses = scoring.example_losses(self.trainer.model, self.val_enc, self.dev)
 
+    def base_train_losses(self) -> None:
+        """The base model's loss per training example (rank 0), for the training dynamics: one
+        forward pass, skipped above `dynamics_base_max` examples."""
+        from . import scoring
+
+        s = self.settings
+        if not s.dynamics or not is_main_process():
+            return
+        if len(self.train_enc) > s.dynamics_base_max:
+            self.base_note = (f"skipped: {len(self.train_enc)} training examples, over dynamics_base_max "
+                              f"{s.dynamics_base_max}")
+            log(f"tunelint: the base model's loss per training example is {self.base_note}")
+            return
+        losses = scoring.example_losses(self.trainer.model, self.train_enc, self.dev)
+        self.train_base_losses = {e.line: loss for e, loss in zip(self.train_enc, losses, strict=True)}
+        self.base_note = "computed"
+
     def train(self) -> None:
         """The optimizer steps, from the last checkpoint with --resume; a cancel saves a checkpoint."""
         trainer = self.trainer
@@ -488,6 +519,37 @@ class TrainRecipe:
         if early:
             self.events.emit(StoppedEarly(best_step=best_step, best_eval_loss=best, stopped_at_step=stopped_at,
                                           reason=reason))
+
+    def gather_dynamics(self) -> None:
+        """Every rank's per-example records (each rank recorded the examples it trained)."""
+        if self.settings.dynamics and hasattr(self.trainer, "gathered_dynamics"):
+            self.dynamics_records = self.trainer.gathered_dynamics()
+
+    def save_dynamics(self) -> None:
+        """train_dynamics.jsonl and data_map.png (rank 0); their summary in metrics.json."""
+        from . import dynamics
+        from .plot import plot_data_map
+
+        if not self.settings.dynamics:
+            return
+        if not self.dynamics_records:
+            missed = getattr(self.trainer, "dynamics_missed", 0)
+            log("tunelint: no training dynamics recorded" + (
+                f": {missed} batch(es) used the trainer's own loss (a custom loss, label smoothing or an "
+                "auxiliary loss), which gives no per-example loss" if missed else ""))
+            return
+        rows, summary = dynamics.summarize(self.dynamics_records, self.train_base_losses, self.base_note)
+        if self.resume:
+            summary["note"] = "resumed: the passes before the resume are not recorded" + (
+                f"; {summary['note']}" if summary["note"] else "")
+        dynamics.write(self.layout.train_dynamics, rows)
+        self.metrics["dynamics"] = summary
+        self.events.emit(Artifact(kind="dynamics", path=str(self.layout.train_dynamics)))
+        if summary["note"]:
+            log(f"tunelint: training dynamics: {summary['note']}")
+        png = plot_data_map(rows, summary, self.layout.data_map, self.dry_run)
+        if png:
+            self.events.emit(Artifact(kind="data_map", path=str(png)))
 
     def evaluate_after(self) -> None:
         """The validation loss after training; every rank takes part (the evaluation is shared)."""

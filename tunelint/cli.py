@@ -65,14 +65,19 @@ def main() -> None:
               help="Where to check: this process (local), or a Ray cluster (ray: one task per file).")
 @click.option("--address", metavar="ADDRESS",
               help="With --engine ray: the cluster (auto, ray://HOST:PORT, HOST:PORT); default: a local one.")
+@click.option("--dynamics", "dynamics_run", type=click.Path(file_okay=False),
+              help="Also report the hardest-to-learn lines of this fine-tune's training file (TL950).")
+@click.option("--dynamics-top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="With --dynamics: how many of the hardest-to-learn lines.")
 def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
-          baseline, write_baseline, stdin_filename, no_cache, jobs, stats, exit_zero, engine, address) -> None:
+          baseline, write_baseline, stdin_filename, no_cache, jobs, stats, exit_zero, engine="local", address=None,
+          dynamics_run=None, dynamics_top=10) -> None:
     """Check JSONL files (or directories of them; `-`: standard input). Exit 0: no errors; 1:
     errors; 2: usage or internal error."""
     try:
         code = _check(paths or (".",), fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix,
                       unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats, stdin_filename,
-                      engine, address)
+                      engine, address, (dynamics_run, dynamics_top))
     except (click.UsageError, click.exceptions.Exit):
         raise
     except (ConfigError, ValueError) as e:
@@ -89,7 +94,7 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
 
 def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix, unsafe_fixes, diff,
            baseline, write_baseline, no_cache, jobs, stats, stdin_filename=None, engine="local",
-           address=None) -> int:
+           address=None, dynamics_of=(None, 10)) -> int:
     from tunelint.linter.cachedir import cache_is_cold
     from tunelint.linter.tokens import TokenizerUnavailable, prefetch_counter
 
@@ -156,6 +161,8 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
             findings, hidden = baseline_mod.filter_findings(reports, baseline)
         except baseline_mod.BaselineError as e:
             raise ValueError(str(e)) from None
+    if dynamics_of[0] is not None:
+        findings = sorted(findings + _dynamics_findings(dynamics_of, files, config, cli), key=lambda f: f.sort_key)
     if fmt == "json":
         click.echo(render_json(reports, findings, hidden))
     elif fmt == "github":
@@ -168,6 +175,17 @@ def _check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, igno
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render_text(reports, findings, colour=colour, show_stats=stats, hidden=hidden))
     return 1 if counts(findings)["error"] else 0
+
+
+def _dynamics_findings(dynamics_of, files, config, cli) -> list:
+    """--dynamics RUN: the run's hardest-to-learn lines (tunelint/run_findings.py); a note on stderr."""
+    from tunelint import run_findings
+
+    run, top = dynamics_of
+    found, note = run_findings.findings(run, files, lambda p: config.settings_for(p, cli), top)
+    if note:
+        click.echo(f"tunelint: {note}", err=True)
+    return found
 
 
 def _resolve_tokenizer(spec: str) -> str:

@@ -43,6 +43,26 @@ export interface RunDetails extends Partial<RunSummary> {
   progress?: { step?: number; total_steps?: number; eta_s?: number | null } | null;
   settings?: Record<string, unknown>;
   worst_examples?: WorstExample[];
+  data_map?: DataMap | null;
+}
+
+/** The training data map of a run (trainer/history.py `_data_map`): `[line, confidence,
+ * variability (null with one epoch), region]` per training line. */
+export interface DataMap {
+  file?: string | null;
+  lines?: number;
+  points?: [number, number, number | null, string][];
+  confidence_threshold?: number | null;
+  variability_threshold?: number | null;
+  note?: string | null;
+}
+
+/** A point of the Run view's data map: x variability (0 with one epoch), y confidence. */
+export interface MapPoint {
+  line: number;
+  x: number;
+  y: number;
+  region: string;
 }
 
 export interface RunComparison {
@@ -134,7 +154,27 @@ export interface RunViewModel {
   tokensPerS: Point[];
   settings: [string, string][];
   worst: { line: number; loss: string; file: string }[];
+  dataMap?: { file: string; points: MapPoint[]; lines: number; xLabel: string; note: string;
+    yCut?: number; xCut?: number };
   problem?: string;
+}
+
+function dataMapModel(m: DataMap | null | undefined): RunViewModel['dataMap'] {
+  if (!m || !Array.isArray(m.points) || typeof m.file !== 'string') {
+    return undefined;
+  }
+  const onePass = num(m.variability_threshold) === undefined;
+  const points = m.points
+    .filter((p) => Array.isArray(p) && num(p[0]) !== undefined && num(p[1]) !== undefined)
+    .map((p) => ({ line: p[0], x: num(p[2]) ?? 0, y: p[1], region: String(p[3] ?? '') }));
+  const shown = num(m.lines) !== undefined && (m.lines as number) > points.length
+    ? `${points.length} of ${m.lines} lines shown (the hardest first)` : '';
+  return {
+    file: m.file, points, lines: num(m.lines) ?? points.length,
+    xLabel: onePass ? 'one epoch: no variability' : 'variability (std of gold-token probability across epochs)',
+    note: [m.note ?? '', shown].filter(Boolean).join('; '),
+    yCut: num(m.confidence_threshold), xCut: num(m.variability_threshold),
+  };
 }
 
 function points(v: unknown): Point[] {
@@ -194,7 +234,7 @@ export function runViewModel(d: RunDetails): RunViewModel {
     .map((w) => ({ line: w.line, loss: formatLoss(w.loss), file: String(w.file ?? s.validation ?? '') }));
   return {
     title: s.name ?? '', status: String(s.status ?? ''), running, facts, train, eval: evals, learningRate: lr, tokensPerS: tps,
-    settings, worst, problem: s.problem ?? undefined,
+    settings, worst, dataMap: dataMapModel(d?.data_map), problem: s.problem ?? undefined,
   };
 }
 
@@ -289,6 +329,9 @@ export function runViewHtml(nonce: string, cspSource: string, scriptUri: string,
 </section>
 <h2>Worst validation examples</h2>
 <div id="worst"></div>
+<h2>Training data map</h2>
+<div id="data-map-note" class="empty"></div>
+<div class="chart" id="data-map"></div>
 <h2>Settings</h2>
 <table id="settings"></table>
 <script nonce="${nonce}" src="${q(scriptUri)}"></script>

@@ -7,7 +7,7 @@
  * checks both lists against the server's models and package.json. */
 export const SERVER_KEYS = [
   'profile', 'tokenizer', 'maxTokens', 'select', 'ignore', 'severity', 'duplicateThreshold', 'duplicateCasefold',
-  'maxLineBytes', 'worstExamples',
+  'maxLineBytes', 'worstExamples', 'hardestExamples',
 ] as const;
 /** Training defaults, under `tunelint.train.*`, forwarded as `train: {...}`: every field of the
  * trainer's TrainSettings (trainer/settings.py), camelCase. */
@@ -30,6 +30,8 @@ export const TRAIN_KEYS = [
   'checkpointSteps',
   'evalSteps',
   'earlyStopping',
+  'dynamics',
+  'dynamicsBaseMax',
   'reportTo',
 ] as const;
 /** Generation settings for `tunelint.compare`, under `tunelint.generate.*`, forwarded as

@@ -101,6 +101,23 @@ describe('the Run view model', () => {
     assert.deepEqual(m.worst, [{ line: 4, loss: '3.210', file: '/ws/validation.jsonl' }, { line: 0, loss: '2.500', file: '/ws/validation.jsonl' }]);
   });
 
+  it('the training data map: a point per line on the training file, its note; none without dynamics', () => {
+    const m = runViewModel(details({ data_map: {
+      file: '/ws/train.jsonl', lines: 3, confidence_threshold: 0.2, variability_threshold: 0.05, note: null,
+      points: [[7, 0.05, 0.01, 'hard-to-learn'], [2, 0.9, 0.02, 'easy'], [5, 'x' as never, 0.1, 'easy']],
+    } }));
+    assert.deepEqual(m.dataMap?.points, [{ line: 7, x: 0.01, y: 0.05, region: 'hard-to-learn' },
+      { line: 2, x: 0.02, y: 0.9, region: 'easy' }]);
+    assert.equal(m.dataMap?.file, '/ws/train.jsonl');
+    assert.match(m.dataMap?.xLabel ?? '', /^variability/);
+    const one = runViewModel(details({ data_map: { file: '/ws/t.jsonl', lines: 9, variability_threshold: null,
+      note: 'one pass', points: [[1, 0.3, null, 'easy']] } }));
+    assert.equal(one.dataMap?.points[0].x, 0);
+    assert.match(one.dataMap?.xLabel ?? '', /one epoch/);
+    assert.equal(one.dataMap?.note, 'one pass; 1 of 9 lines shown (the hardest first)');
+    assert.equal(runViewModel(details()).dataMap, undefined);
+  });
+
   it('reads the flat shape too (the summary fields at the top level)', () => {
     const { summary: s, ...rest } = details();
     const m = runViewModel({ ...s, ...rest } as RunDetails);

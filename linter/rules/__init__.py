@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     conversation,
     dataset,
     duplicates,
+    dynamics,
     hygiene,
     multimodal,
     preference,

@@ -9,7 +9,7 @@ import time
 import pytest
 from lsprotocol import types
 
-from tests.lsp.conftest import open_doc
+from tests.lsp.conftest import edit, open_doc
 
 pytest.importorskip("trl", reason="training from the editor needs the `train` extra")
 pytestmark = pytest.mark.slow
@@ -88,6 +88,40 @@ async def test_fine_tune_from_the_lens_shows_progress_and_results_on_validation_
     lenses = await client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=train_uri)))
     assert any(lens.command.title.startswith("last run: tiny full") for lens in lenses)
+
+    # the training dynamics on the training file: a confidence hint on every line, a hover with
+    # the epochs, TL950 information diagnostics on the 5 hardest-to-learn lines
+    with open(os.path.join(started["run_dir"], "metrics.json")) as f:
+        assert json.load(f)["dynamics"]["examples"] == 40
+    rows = [json.loads(x) for x in open(os.path.join(started["run_dir"], "train_dynamics.jsonl"))]
+    await check_dynamics(client, train_uri, rows, stale=False)
+    edit(client, train_uri, 2, 0, 0, 0, " ")  # the file changes after the run: marked stale
+    await check_dynamics(client, train_uri, rows, stale=True, version=2)
+
+
+async def check_dynamics(client, uri, rows, stale, version=None):
+    from tunelint.trainer.dynamics import hardest
+
+    hints = await client.text_document_inlay_hint_async(types.InlayHintParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=39, character=0))))
+    conf = {h.position.line: h.label for h in hints if str(h.label).startswith("conf ")}
+    assert sorted(conf) == list(range(40))
+    assert conf[3].startswith(f"conf {rows[3]['confidence']:.2f}") and conf[3].endswith(" (stale)") == stale
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=3, character=2)))
+    assert "**Training dynamics**" in hover.contents.value and "| epoch | step |" in hover.contents.value
+    assert f"base model loss {rows[3]['loss_base']:.3f}" in hover.contents.value
+    want = [r["line"] - 1 for r in hardest(rows, 5)]
+    assert len(want) == 5
+    for _ in range(80):
+        found = [d for d in client.published.get(uri, (None, []))[1] if d.code == "TL950"]
+        if found and (version is None or client.published[uri][0] == version):
+            break
+        await asyncio.sleep(0.25)
+    assert sorted(d.range.start.line for d in found) == sorted(want)
+    assert all(d.severity == types.DiagnosticSeverity.Information and "hard to learn" in d.message
+               and ("stale" in d.message) == stale for d in found)
 
 
 @pytest.mark.parametrize("client", ["vscode-push"], indirect=True)

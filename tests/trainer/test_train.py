@@ -152,3 +152,8 @@ def test_two_processes_on_cpu_with_gloo(dataset, tmp_path):
     assert phases[0] == "before" and phases[-1] == "after" and set(phases[1:-1]) == {"during"}  # ~10 during
     records = [json.loads(line) for line in (run / "eval_results.jsonl").read_text().splitlines()]
     assert sorted(r["line"] for r in records) == [1, 2, 4, 5, 6, 7]
+    # each rank recorded the training examples it trained; rank 0 gathered them: 4 steps of 2 × 8
+    # examples are 64 passes over the 48 lines (a line trained by rank 1 has its own steps)
+    dyn = [json.loads(line) for line in (run / "train_dynamics.jsonl").read_text().splitlines()]
+    assert [d["line"] for d in dyn] == list(range(1, 49))
+    assert sum(len(d["steps"]) for d in dyn) == 64 and max(len(d["steps"]) for d in dyn) == 2

@@ -116,6 +116,7 @@ function render(m: RunViewModel | null | undefined): void {
     }
     worst.appendChild(t);
   }
+  dataMap(m);
   const settings = $('settings');
   clear(settings);
   for (const [k, v] of m.settings) {
@@ -124,6 +125,62 @@ function render(m: RunViewModel | null | undefined): void {
     row.appendChild(el('td', '', v));
     settings.appendChild(row);
   }
+}
+
+const REGION_COLOURS: Record<string, string> = { easy: '#4caf50', ambiguous: '#4fa3ff', 'hard-to-learn': '#f44336' };
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** The training data map: one circle per training line (variability → x, confidence → y), coloured
+ * by region; a click opens the line. */
+function dataMap(m: RunViewModel): void {
+  const box = $('data-map');
+  clear(box);
+  const d = m.dataMap;
+  $('data-map-note').textContent = d ? d.note : (m.running ? 'after the run' : 'none recorded');
+  box.setAttribute('data-points', String(d ? d.points.length : 0));
+  if (!d || d.points.length === 0) {
+    return;
+  }
+  const w = Math.max(300, box.clientWidth - 8), h = 260, pad = 36;
+  const maxX = Math.max(1e-6, ...d.points.map((p) => p.x));
+  const sx = (x: number) => pad + (x / maxX) * (w - pad - 8);
+  const sy = (y: number) => h - pad - y * (h - pad - 8);
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', String(h));
+  const fg = css('--vscode-foreground', '#ccc');
+  const text = (x: number, y: number, s: string, anchor = 'middle') => {
+    const t = document.createElementNS(SVG, 'text');
+    t.setAttribute('x', String(x));
+    t.setAttribute('y', String(y));
+    t.setAttribute('fill', fg);
+    t.setAttribute('font-size', '11');
+    t.setAttribute('text-anchor', anchor);
+    t.textContent = s;
+    svg.appendChild(t);
+  };
+  text(w / 2, h - 6, d.xLabel);
+  text(4, 12, 'confidence', 'start');
+  text(pad - 4, sy(1) + 4, '1', 'end');
+  text(pad - 4, sy(0), '0', 'end');
+  for (const p of d.points) {
+    const c = document.createElementNS(SVG, 'circle');
+    c.setAttribute('cx', String(sx(p.x)));
+    c.setAttribute('cy', String(sy(p.y)));
+    c.setAttribute('r', '3.5');
+    c.setAttribute('fill', REGION_COLOURS[p.region] ?? fg);
+    c.setAttribute('fill-opacity', '0.75');
+    c.setAttribute('class', 'map-point');
+    c.setAttribute('data-line', String(p.line));
+    c.setAttribute('data-region', p.region);
+    c.style.cursor = 'pointer';
+    const title = document.createElementNS(SVG, 'title');
+    title.textContent = `line ${p.line}: ${p.region}, confidence ${p.y.toFixed(3)}`;
+    c.appendChild(title);
+    c.addEventListener('click', () => vscode.postMessage({ type: 'open', file: d.file, line: p.line }));
+    svg.appendChild(c);
+  }
+  box.appendChild(svg);
 }
 
 window.addEventListener('message', (event: MessageEvent) => {
