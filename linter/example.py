@@ -81,6 +81,9 @@ class Example:
     profile: Profile
     options: dict[str, Any]
     tokens: Any = None  # ExampleTokens when a tokenizer is configured
+    # the line as read (its text or UTF-8 bytes): content rules test it for a cheap sign (an "@",
+    # non-ASCII) before they walk the texts
+    line: str | bytes = ""
     _conversations: list | None = None
     _messages: list | None = None
     _turns: list | None = None

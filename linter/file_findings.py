@@ -126,6 +126,7 @@ class FileFindings:
         for f in index_findings:
             if f.path == self.path and s.enabled(f.code):
                 related = tuple(Related(p, n, 1, m) for p, n, m in f.related)
-                out.append(finding(f.path, f.line, 1, 2, f.code, f.message, s, related=related))
+                start, end = getattr(f, "columns", None) or (0, 1)
+                out.append(finding(f.path, f.line, start + 1, end + 1, f.code, f.message, s, related=related))
         out.sort(key=lambda f: f.sort_key)
         return out
