@@ -95,8 +95,10 @@ def _ip(text: str) -> list[Match]:
                 addr = ipaddress.ip_address(m.group(0))
             except ValueError:
                 continue
-            # a person's or a host's address: not private, loopback, documentation or reserved
-            if addr.is_global and not addr.is_multicast:
+            # a person's or a host's address: not private, loopback, documentation or reserved;
+            # and not a version number (`v1.2.3.4`, `version 10.0.19041.1`)
+            before = text[max(0, m.start() - 9) : m.start()].lower()
+            if addr.is_global and not addr.is_multicast and not before.endswith("v") and "version" not in before:
                 out.append(Match("ip", m.start(), m.end(), m.group(0)))
     return out
 
@@ -113,9 +115,9 @@ def _phone(text: str) -> list[Match]:
     out: dict[tuple[int, int], Match] = {}
     for region in PHONE_REGIONS:
         for m in pn.PhoneNumberMatcher(text, region, leniency=pn.Leniency.VALID):
-            national = str(m.number.national_number)
-            if m.number.country_code == 1 and national[3:6] == "555" and national[6:8] == "01":
-                continue  # the fictional 555-01xx numbers
+            digits = "".join(c for c in m.raw_string if c.isdigit())
+            if digits[-7:-2] == "55501":
+                continue  # the fictional (North American) 555-01xx numbers
             if not any(s < m.end and m.start < e for s, e in out):
                 out[(m.start, m.end)] = Match("phone", m.start, m.end, m.raw_string)
     return list(out.values())
