@@ -236,3 +236,16 @@ def test_content_rules_follow_select_ignore_and_severity():
     assert FAST.enabled("TLC101") and not FAST.enabled("TLC102") and not FAST.enabled("TLC201")
     assert Settings(select=("TLC",)).enabled("TLC102") and not Settings(select=("TLC",), ignore=("TLC102",)).enabled(
         "TLC102")
+
+
+def test_languages_is_a_checked_option_of_the_config_file():
+    from pathlib import Path
+
+    from tunelint.config import ConfigError, parse_config
+
+    cfg = parse_config({"languages": ["EN", "de"], "select": ["TL", "TLC2"]}, Path("/p/tunelint.toml"))
+    assert cfg.settings_for("/p/train.jsonl").languages == ("en", "de")
+    with pytest.raises(ConfigError, match="'xx' is not an ISO 639-1 code"):
+        parse_config({"languages": ["en", "xx"]}, Path("/p/tunelint.toml"))
+    with pytest.raises(ConfigError, match="`languages` must be a list of ISO 639-1 language codes"):
+        parse_config({"languages": [1]}, Path("/p/tunelint.toml"))
