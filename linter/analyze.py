@@ -15,12 +15,12 @@ from .findings import Edit, Fix
 from .locate import Locations, locate
 from .parse import parse_line, text_of
 from .profiles import get_profile
-from .rule import all_rules
 from .results import LineFinding, LineResult
+from .rule import all_rules
 from .settings import Settings
+from .strspan import columns_within
 from .to_chat import ConvertError, to_chat
 from .token_counts import ChatTemplateError, ExampleTokens
-from .strspan import columns_within
 from .violation import RawEdits, ReplaceKey, ReplaceValue, ReplaceWithin, Violation
 
 DUPLICATE_CODES = ("TL901", "TL902", "TL903", "TL904", "TL905")

@@ -83,7 +83,7 @@ def find(text: str) -> Repetition | None:
     n_chars = len(text)
     starts = None
     for n, frac in TOP_N_GRAMS:
-        grams = Counter(zip(*(words[i:] for i in range(n))))
+        grams = Counter(zip(*(words[i:] for i in range(n)), strict=False))
         (top, count), = grams.most_common(1)
         if count < 2:
             continue

@@ -14,11 +14,11 @@ from pathlib import Path
 from tunelint.config import Config, ConfigError, load_config
 from tunelint.linter.analyze import DUPLICATE_CODES, too_long
 from tunelint.linter.atomic import is_inside
+from tunelint.linter.content_index import ContentIndex
 from tunelint.linter.discover import jsonl_files
 from tunelint.linter.engine import Linter, line_hash
 from tunelint.linter.file_findings import FileFindings, blank_text_problem
 from tunelint.linter.findings import Finding
-from tunelint.linter.content_index import ContentIndex
 from tunelint.linter.indexes import FormatIndex, SizeIndex
 from tunelint.linter.results import LineResult
 from tunelint.linter.settings import Settings

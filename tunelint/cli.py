@@ -572,7 +572,8 @@ def rules_cmd(fmt: str) -> None:
             click.echo(f"| {r.code} | {r.name} | {sev} | {'yes' if r.fixable else ''} | {r.summary} |")
     else:
         for r in rules:
-            click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}{'' if r.default else ' (off by default)'}")
+            off = "" if r.default else " (off by default)"
+            click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}{off}")
 
 
 @main.command("profiles")

@@ -311,7 +311,8 @@ def mojibake(ex: Example) -> Iterator[Violation]:
         repaired = fixed[s : len(fixed) - (len(text) - e)]
         plain = all(op in ("encode", "decode") for op, _ in steps or ())
         safe = plain and not ftfy.is_bad(fixed) and ftfy.fix_text(fixed, _ftfy_config()) == fixed
-        yield Violation(f"mojibake in {_where(turn)}: {text[s:e][:40]!r}, ftfy reads {repaired[:40]!r}", at, within=(s, e),
+        yield Violation(f"mojibake in {_where(turn)}: {text[s:e][:40]!r}, ftfy reads {repaired[:40]!r}", at,
+                        within=(s, e),
                         fix=ReplaceWithin(at, s, e, repaired, "Repair the text's encoding (ftfy)", safe=safe))
 
 
