@@ -42,9 +42,12 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "GoogleApiKey": ("AIza",),
     "HuggingFaceToken": ("hf_",),
 }
-# a value next to one of these words, quoted or after `=` / `:`, is a secret when its entropy is high
-KEYWORDS = ("api_key", "apikey", "api-key", "API_KEY", "ApiKey", "secret", "Secret", "SECRET", "token", "Token",
-            "TOKEN", "password", "Password", "PASSWORD", "passwd")
+# a value next to one of these words, quoted or after `=` / `:`, is a secret when its entropy is
+# high; the automaton looks for each word (in lower, title and upper case) with what follows it
+_WORDS = ("api_key", "apikey", "api-key", "secret", "secret_key", "secret-key", "access_token", "auth_token",
+          "token", "password", "passwd")
+_AFTER = ("=", ":", " =", " :", '"', "'", "=>")
+KEYWORDS = tuple(dict.fromkeys(f"{c}{a}" for w in _WORDS for c in (w, w.title(), w.upper()) for a in _AFTER))
 _KEYWORD_VALUE = re.compile(
     r"""(?i)(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|token|password|passwd)"""
     r"""["']?\s*(?:=|:|=>)\s*["']?([A-Za-z0-9+/_\-.=]{16,})""")

@@ -8,6 +8,7 @@ The recognisers live in their own modules (`pii`, `secret_scan`, `langid`, `repe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from .. import pii, refusals, repetition
@@ -299,10 +300,11 @@ def mojibake(ex: Example) -> Iterator[Violation]:
     """
     import ftfy
 
-    if ex.line.isascii() and "\\u" not in (ex.line if isinstance(ex.line, str) else ex.line.decode("ascii")):
-        return
+    line = ex.line
+    if line.isascii() and ("\\u" not in line if isinstance(line, str) else b"\\u" not in line):
+        return  # no character outside ASCII, written or escaped: nothing to garble
     for turn, at, text in _texts(ex):
-        if text.isascii() or not ftfy.is_bad(text):
+        if text.isascii() or not _mojibake_pairs().find_matches_as_indexes(text) or not ftfy.is_bad(text):
             continue
         fixed, steps = ftfy.fix_and_explain(text, _ftfy_config())
         if fixed == text:
@@ -314,6 +316,26 @@ def mojibake(ex: Example) -> Iterator[Violation]:
         yield Violation(f"mojibake in {_where(turn)}: {text[s:e][:40]!r}, ftfy reads {repaired[:40]!r}", at,
                         within=(s, e),
                         fix=ReplaceWithin(at, s, e, repaired, "Repair the text's encoding (ftfy)", safe=safe))
+
+
+@functools.cache
+def _mojibake_pairs():
+    """An automaton of the two characters that a UTF-8 lead byte and a continuation byte become
+    when read as Latin-1 or Windows-1252 (`Ã©`, `â€`): every mojibake ftfy repairs holds one, and
+    most texts with accents hold none, so ftfy's own (slower) test runs only where one is."""
+    import ahocorasick_rs
+
+    def chars(b: int) -> set[str]:
+        out = {bytes([b]).decode("latin-1")}
+        try:
+            out.add(bytes([b]).decode("cp1252"))
+        except UnicodeDecodeError:
+            pass
+        return out
+
+    pairs = {a + c for lead in range(0xC2, 0xF5) for cont in range(0x80, 0xC0)
+             for a in chars(lead) for c in chars(cont)}
+    return ahocorasick_rs.AhoCorasick(sorted(pairs))
 
 
 _BROKEN = {"\ufffd": "a replacement character (U+FFFD: a character lost in decoding)"}
@@ -357,3 +379,4 @@ def prepare() -> None:
     pii.prepare()
     refusals.prepare()
     _ftfy_config()
+    _mojibake_pairs()

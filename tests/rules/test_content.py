@@ -159,16 +159,18 @@ def test_tlc202_answer_in_another_language_than_its_question():
 def test_tlc301_degenerate_repetition_spans_the_repeated_part():
     loop = "Here is the plan. " + " ".join(["I will help you with that."] * 20)
     line = chat(user(), assistant(loop))
-    f = one(line, "TLC301")
+    none(line, "TLC301")  # off by default
+    on = Settings(tokenizer=None, select=("TL", "TLC301"))
+    f = one(line, "TLC301", on)
     assert "Gopher" in f.message
     assert line[f.column - 1 :].startswith("I will help")
-    none(chat(user(), assistant("Yes. Yes. Yes.")), "TLC301")  # short: not judged
+    none(chat(user(), assistant("Yes. Yes. Yes.")), "TLC301", on)  # short: not judged
     prose = ("Paris is the capital of France. It lies on the Seine, in the north of the country. The city has "
              "about two million people, and its wider region more than twelve million. It is known for the "
              "Louvre, the Eiffel Tower, its cafés and its long history as a centre of art, science and trade.")
-    none(chat(user(), assistant(prose)), "TLC301")
+    none(chat(user(), assistant(prose)), "TLC301", on)
     lines = "\n".join(["- buy milk"] * 8 + ["- call the bank about the card and the loan"] * 8 + ["done"] * 30)
-    assert "duplicate lines" in one(chat(user(), assistant(lines)), "TLC301").message
+    assert "duplicate lines" in one(chat(user(), assistant(lines)), "TLC301", on).message
 
 
 @pytest.mark.parametrize("answer, phrase", [

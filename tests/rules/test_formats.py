@@ -287,7 +287,7 @@ TABLE.update({
     "TLC105": _content_row("The server is at 8.8.8.8 now."),
     "TLC106": _content_row("Use ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 as the token."),
     "TLC202": _content_row(LONG_DE, LONG_EN, text_too=False, select=("TLC202",)),
-    "TLC301": _content_row(" ".join(["I will help you with that."] * 20), text_too=False),
+    "TLC301": _content_row(" ".join(["I will help you with that."] * 20), text_too=False, select=("TLC301",)),
     "TLC401": _content_row("As an AI language model, I cannot.", text_too=False),
     "TLC501": _content_row("The caf\u00c3\u00a9 is open."),
     "TLC502": _content_row("The caf\ufffd is open."),
