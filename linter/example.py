@@ -87,6 +87,7 @@ class Example:
     _conversations: list | None = None
     _messages: list | None = None
     _turns: list | None = None
+    _scanned: list | None = None  # the content rules' texts with their signs (rules/content.py)
 
     def conversations(self) -> list[tuple[tuple, list]]:
         """(path, messages) for each message list that rules about messages should read."""

@@ -89,13 +89,13 @@ def _iban(text: str) -> list[Match]:
 IPV4_AT = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
 
 
-def _ip(text: str) -> list[Match]:
+def _ip(text: str, dotted: list[int]) -> list[Match]:
     # IPv4: where a digit, a dot and a digit meet (one automaton pass), the address is matched
     # from the start of that digit run, instead of a regular expression walking the whole text
     cands: list[re.Match] = []
-    if "." in text:
+    if dotted:
         seen = -1
-        for _, s, _ in _automata()[1].find_matches_as_indexes(text):
+        for s in dotted:
             start = s
             while start > 0 and text[start - 1].isdigit() and s - start < 3:
                 start -= 1
@@ -141,43 +141,32 @@ def _phone(text: str) -> list[Match]:
     return list(out.values())
 
 
-_FINDERS = {"email": _email, "phone": _phone, "card": _card, "iban": _iban, "ip": _ip}
+_FINDERS = {"email": _email, "phone": _phone, "card": _card, "iban": _iban}
 
 
-def could_hold(kind: str, text: str) -> bool:
-    """A cheap test that `text` may hold a `kind` (what must be in every match): most texts hold
-    none, and the recognisers are regular expressions over the whole text. Each test is a few
-    passes of C string search (str.count, `in`), where a regular expression walks every
-    character in Python's engine."""
+def could_hold(kind: str, text: str, hits) -> bool:
+    """Whether `text` may hold a `kind`, from its signs (`content_scan.Hits`): most texts hold
+    none, and the recognisers are regular expressions over the whole text."""
     if kind == "email":
-        return "@" in text
+        return hits.at
     if kind == "ip":
-        return "." in text or ":" in text
+        return bool(hits.dotted) or "::" in text or text.count(":") >= 7
     if kind == "card":
-        return _runs_of_four(text) >= 3
+        return hits.runs_of_four() >= 3
     if kind == "iban":
-        return _runs_of_four(text) >= 2 and not text.islower()
+        return hits.runs_of_four() >= 2 and not text.islower()
     return True
 
 
-@functools.cache
-def _automata():
-    import ahocorasick_rs
+def find(kind: str, text: str, hits=None) -> list[Match]:
+    """The `kind` matches in `text`; `hits`: its `content_scan.scan`, when already made."""
+    if hits is None:
+        from .content_scan import scan
 
-    fours = ahocorasick_rs.AhoCorasick([f"{i:04d}" for i in range(10000)])
-    dotted = ahocorasick_rs.AhoCorasick([f"{a}.{b}" for a in range(10) for b in range(10)])
-    return fours, dotted
-
-
-def _runs_of_four(text: str) -> int:
-    """How many runs of 4 digits the text holds (not overlapping): a card number has 3 or more,
-    an IBAN 2 or more."""
-    return len(_automata()[0].find_matches_as_indexes(text)) if "0" in text or "1" in text or "2" in text \
-        or "3" in text or "4" in text or "5" in text else 0
-
-
-def find(kind: str, text: str) -> list[Match]:
-    return _FINDERS[kind](text) if could_hold(kind, text) else []
+        hits = scan(text)
+    if not could_hold(kind, text, hits):
+        return []
+    return _ip(text, hits.dotted) if kind == "ip" else _FINDERS[kind](text)
 
 
 def prepare() -> None:
@@ -186,7 +175,6 @@ def prepare() -> None:
     import stdnum.luhn  # noqa: F401
 
     _phone_matcher()
-    _automata()
     stdnum_iban_probe = "DE89370400440532013000"
     from stdnum import iban
 

@@ -6,8 +6,8 @@ would repeat it.
 detect-secrets' detectors are regular expressions run over every string; with ~25 of them that
 costs about a second per megabyte, too much for every line of every file. So each detector has
 the literal text its matches must contain (`ghp_` for a GitHub token, `AKIA` for an AWS key id),
-one Aho-Corasick automaton finds those in a text in a single pass, and only the detectors whose
-literals occur run. detect-secrets' own high-entropy detectors, which flag any long random string
+one Aho-Corasick automaton finds those in a text in a single pass (`content_scan`), and only the
+detectors whose literals occur run. detect-secrets' own high-entropy detectors, which flag any long random string
 (ids, hashes, base64 images) wherever it stands, are replaced by its keyword detector with an
 entropy bound: a high-entropy value next to `api_key`, `secret`, `token` or `password`.
 """
@@ -95,15 +95,6 @@ def entropy(s: str) -> float:
 
 
 @functools.cache
-def _automaton():
-    import ahocorasick_rs
-
-    patterns = [t for ts in TRIGGERS.values() for t in ts] + list(KEYWORDS)
-    owner = [name for name, ts in TRIGGERS.items() for _ in ts] + ["keyword"] * len(KEYWORDS)
-    return ahocorasick_rs.AhoCorasick(patterns), owner
-
-
-@functools.cache
 def _detectors() -> dict:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
@@ -120,14 +111,16 @@ def _detectors() -> dict:
 
 def prepare() -> None:
     """Load the detectors and build the automaton now (before the CLI's workers fork)."""
-    _automaton()
     _detectors()
 
 
-def find_secrets(text: str) -> list[Secret]:
-    """The secrets in `text`, in order, none overlapping another."""
-    ac, owner = _automaton()
-    names = {owner[i] for i, _, _ in ac.find_matches_as_indexes(text)}
+def find_secrets(text: str, names: set[str] | None = None) -> list[Secret]:
+    """The secrets in `text`, in order, none overlapping another. `names`: the detectors whose
+    literals the text holds (`content_scan.scan`), when already known."""
+    if names is None:
+        from .content_scan import scan
+
+        names = scan(text).names
     if not names:
         return []
     found: list[Secret] = []

@@ -8,10 +8,10 @@ The recognisers live in their own modules (`pii`, `secret_scan`, `langid`, `repe
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 
-from .. import pii, refusals, repetition
+from .. import content_scan, pii, refusals, repetition
+from ..content_scan import scan
 from ..example import Example, Turn
 from ..findings import Severity
 from ..registry import declare, rule
@@ -34,6 +34,14 @@ def _texts(ex: Example) -> Iterator[tuple[Turn, tuple, str]]:
                 yield turn, at, text
 
 
+def _scanned(ex: Example) -> list:
+    """(turn, path, text, signs) for every text, scanned once for all the rules
+    (`content_scan`)."""
+    if ex._scanned is None:
+        ex._scanned = [(turn, at, text, scan(text)) for turn, at, text in _texts(ex)]
+    return ex._scanned
+
+
 # -- TLC1xx private data -------------------------------------------------------------------------
 
 PRIVATE_DOC = """
@@ -52,8 +60,8 @@ value; it changes what the example teaches, so it is offered only with `--unsafe
 def _private(ex: Example, kind: str) -> Iterator[Violation]:
     numbers: dict[str, int] = {}
     label, placeholder = pii.LABELS[kind], pii.PLACEHOLDERS[kind]
-    for turn, at, text in _texts(ex):
-        for m in pii.find(kind, text):
+    for turn, at, text, hits in _scanned(ex):
+        for m in pii.find(kind, text, hits):
             n = numbers.setdefault(m.value, len(numbers) + 1)
             token = f"<{placeholder}_{n}>"
             sev = None if turn.role == ANSWER else Severity.INFO
@@ -117,8 +125,8 @@ def secret(ex: Example) -> Iterator[Violation]:
     """
     from ..secret_scan import find_secrets
 
-    for turn, at, text in _texts(ex):
-        for s in find_secrets(text):
+    for turn, at, text, hits in _scanned(ex):
+        for s in find_secrets(text, hits.names) if hits.names else ():
             yield Violation(f"{s.kind} in {_where(turn)}: {s.masked(text)}", at, within=(s.start, s.end))
 
 
@@ -303,8 +311,8 @@ def mojibake(ex: Example) -> Iterator[Violation]:
     line = ex.line
     if line.isascii() and ("\\u" not in line if isinstance(line, str) else b"\\u" not in line):
         return  # no character outside ASCII, written or escaped: nothing to garble
-    for turn, at, text in _texts(ex):
-        if text.isascii() or not _mojibake_pairs().find_matches_as_indexes(text) or not ftfy.is_bad(text):
+    for turn, at, text, hits in _scanned(ex):
+        if not hits.mojibake or not ftfy.is_bad(text):
             continue
         fixed, steps = ftfy.fix_and_explain(text, _ftfy_config())
         if fixed == text:
@@ -316,26 +324,6 @@ def mojibake(ex: Example) -> Iterator[Violation]:
         yield Violation(f"mojibake in {_where(turn)}: {text[s:e][:40]!r}, ftfy reads {repaired[:40]!r}", at,
                         within=(s, e),
                         fix=ReplaceWithin(at, s, e, repaired, "Repair the text's encoding (ftfy)", safe=safe))
-
-
-@functools.cache
-def _mojibake_pairs():
-    """An automaton of the two characters that a UTF-8 lead byte and a continuation byte become
-    when read as Latin-1 or Windows-1252 (`Ã©`, `â€`): every mojibake ftfy repairs holds one, and
-    most texts with accents hold none, so ftfy's own (slower) test runs only where one is."""
-    import ahocorasick_rs
-
-    def chars(b: int) -> set[str]:
-        out = {bytes([b]).decode("latin-1")}
-        try:
-            out.add(bytes([b]).decode("cp1252"))
-        except UnicodeDecodeError:
-            pass
-        return out
-
-    pairs = {a + c for lead in range(0xC2, 0xF5) for cont in range(0x80, 0xC0)
-             for a in chars(lead) for c in chars(cont)}
-    return ahocorasick_rs.AhoCorasick(sorted(pairs))
 
 
 _BROKEN = {"\ufffd": "a replacement character (U+FFFD: a character lost in decoding)"}
@@ -379,4 +367,4 @@ def prepare() -> None:
     pii.prepare()
     refusals.prepare()
     _ftfy_config()
-    _mojibake_pairs()
+    content_scan.prepare()
