@@ -23,8 +23,8 @@ MISSING = ("the language rules need lingua: pip install 'tunelint[lang]' (lingua
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.S)  # code is no language
 
 
-class LanguageUnavailable(RuntimeError):
-    """lingua is not installed."""
+class LanguageUnavailable(ValueError):
+    """lingua is not installed: the CLI says so (exit 2), naming the extra to install."""
 
 
 def available() -> bool:

@@ -251,3 +251,22 @@ def test_languages_is_a_checked_option_of_the_config_file():
         parse_config({"languages": ["en", "xx"]}, Path("/p/tunelint.toml"))
     with pytest.raises(ConfigError, match="`languages` must be a list of ISO 639-1 language codes"):
         parse_config({"languages": [1]}, Path("/p/tunelint.toml"))
+
+
+def test_language_rules_without_lingua_say_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from tunelint.linter import langid
+
+    monkeypatch.setitem(sys.modules, "lingua", None)  # as if the `lang` extra were not installed
+    langid.detector.cache_clear()
+    try:
+        p = tmp_path / "train.jsonl"
+        p.write_text(chat() + "\n")
+        r = CliRunner().invoke(main, ["check", "--no-stats", "--tokenizer", "none", "--no-cache", "--select",
+                                      "TL,TLC2", str(p)])
+        assert r.exit_code == 2 and "pip install 'tunelint[lang]'" in r.output, r.output
+        # the rules that need no language identification run as ever
+        assert CliRunner().invoke(main, ["check", "--no-stats", "--tokenizer", "none", str(p)]).exit_code == 1
+    finally:
+        langid.detector.cache_clear()
