@@ -18,6 +18,7 @@ import re
 COMMON = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "uk", "pl", "cs", "sv", "da", "fi", "tr", "ar", "he",
           "fa", "hi", "bn", "zh", "ja", "ko", "vi", "id", "th", "el", "ro", "hu")
 MIN_LETTERS = 40  # texts with fewer letters are not judged
+MAX_CHARS = 600  # a text is judged by its first 600 characters (of prose): enough, and lingua's time grows with length
 MIN_CONFIDENCE = 0.8  # lingua's confidence below which a text's language is left undecided
 MISSING = ("the language rules need lingua: pip install 'tunelint[lang]' (lingua-language-detector)")
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.S)  # code is no language
@@ -73,7 +74,7 @@ def letters(text: str) -> int:
 
 def language_of(text: str, extra: tuple[str, ...] = ()) -> str | None:
     """The ISO 639-1 code of the text's language; None when it is too short or undecided."""
-    t = prose(text)
+    t = prose(text)[:MAX_CHARS]
     if len(t) < MIN_LETTERS or letters(t) < MIN_LETTERS:
         return None
     values = detector(extra).compute_language_confidence_values(t)
