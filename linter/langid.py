@@ -18,7 +18,7 @@ import re
 COMMON = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "uk", "pl", "cs", "sv", "da", "fi", "tr", "ar", "he",
           "fa", "hi", "bn", "zh", "ja", "ko", "vi", "id", "th", "el", "ro", "hu")
 MIN_LETTERS = 40  # texts with fewer letters are not judged
-MAX_CHARS = 600  # a text is judged by its first 600 characters (of prose): enough, and lingua's time grows with length
+MAX_CHARS = 600  # a text is judged by its first 600 characters of prose: enough to decide
 MIN_CONFIDENCE = 0.8  # lingua's confidence below which a text's language is left undecided
 MISSING = ("the language rules need lingua: pip install 'tunelint[lang]' (lingua-language-detector)")
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.S)  # code is no language
