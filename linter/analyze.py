@@ -16,10 +16,12 @@ from .locate import Locations, locate
 from .parse import parse_line, text_of
 from .profiles import get_profile
 from .results import LineFinding, LineResult
+from .rule import all_rules
 from .settings import Settings
+from .strspan import columns_within
 from .to_chat import ConvertError, to_chat
 from .token_counts import ChatTemplateError, ExampleTokens
-from .violation import RawEdits, ReplaceKey, ReplaceValue, Violation
+from .violation import RawEdits, ReplaceKey, ReplaceValue, ReplaceWithin, Violation
 
 DUPLICATE_CODES = ("TL901", "TL902", "TL903", "TL904", "TL905")
 NEAR_CODES = ("TL902", "TL904", "TL905")
@@ -28,6 +30,8 @@ FORMAT_INDEX = {None: 0, "chat": 1, "preference": 2, "prompt_completion": 3, "sh
 
 # the result of a line over `max_line_bytes` (TL014): not analysed, so neither an example nor findings
 NOT_ANALYSED = LineResult(None, ())
+# per-example rules that also run when only a dataset rule they feed is on (TLC402 counts TLC401's)
+FEEDS = {"TLC401": ("TLC402",)}
 
 
 def too_long(line: str | bytes, max_bytes: int) -> bool:
@@ -49,7 +53,8 @@ class Analyzer:
             from .tokens import make_counter
 
             self.counter = make_counter(settings.tokenizer)
-        rules = [r for r in settings.enabled_rules() if r.scope == "example" and r.check is not None]
+        rules = [r for r in all_rules() if r.scope == "example" and r.check is not None
+                 and (settings.enabled(r.code) or any(settings.enabled(c) for c in FEEDS.get(r.code, ())))]
         self._rules_by_format = {
             fmt: [r for r in rules if not r.formats or fmt in r.formats] for fmt in FORMAT_INDEX if fmt
         }
@@ -60,7 +65,15 @@ class Analyzer:
             for fmt, rs in self._rules_by_format.items()
         }
         self.gate = True  # False: run every rule (what the tests compare the gated run with)
-        self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer}
+        self.options = {"max_tokens": settings.limit, "tokenizer": settings.tokenizer,
+                        "languages": settings.languages}
+        # TLC201: with `languages`, each line is checked against them; without, each line's
+        # language goes to the dataset index (`content_index`), which knows the dominant one
+        self.language = settings.enabled("TLC201")
+        if self.language or any(settings.enabled(r.code) and r.code.startswith("TLC2") for r in rules):
+            from .langid import detector
+
+            detector(settings.languages)  # loaded now: a clear error if lingua is missing
         self.signer = None
         if any(settings.enabled(c) for c in DUPLICATE_CODES):
             near = any(settings.enabled(c) for c in NEAR_CODES)
@@ -71,6 +84,10 @@ class Analyzer:
         before forking workers, so that they share it."""
         if self.signer is not None:
             self.signer.prepare()
+        if any(r.code.startswith("TLC") for rs in self._rules_by_format.values() for r in rs):
+            from .rules.content import prepare
+
+            prepare()
 
     def analyze(self, text: str) -> LineResult:
         return self.analyze_many([text])[0]
@@ -102,7 +119,7 @@ class Analyzer:
         if fmt is None:
             found = self._resolve(line, violations + [_unknown_format(obj)], None)
             return LineResult(None, found, is_example=True), None
-        ex = Example(obj, fmt, self.profile, self.options)
+        ex = Example(obj, fmt, self.profile, self.options, line=line)
         tokens = trainable = -1
         if self.counter is not None:
             counted = self._count(ex)
@@ -113,9 +130,17 @@ class Analyzer:
             for v in r.check(ex):
                 v.code = r.code
                 violations.append(v)
+        language = ""
+        if self.language:
+            from .rules.content import example_language, languages_outside
+
+            if self.settings.languages:
+                violations += languages_outside(ex, self.settings.languages)
+            else:
+                language = example_language(ex)
         n_msgs = len(ex.chat) if fmt in ("chat", "preference") else _turns(obj, fmt)
         compare = comparable_turns(obj, fmt) if self.signer is not None else None
-        fields = (fmt, self._resolve(line, violations, None), tokens, trainable, n_msgs, True)
+        fields = (fmt, self._resolve(line, violations, None), tokens, trainable, n_msgs, True, language)
         return (fields, compare) if compare is not None else (LineResult(*fields), None)
 
     def _count(self, ex: Example):
@@ -146,7 +171,8 @@ class Analyzer:
         text = text_of(line)
         out = []
         for v in violations:
-            if loc is None and (v.columns is None or v.related or isinstance(v.fix, (ReplaceValue, ReplaceKey))):
+            if loc is None and (v.columns is None or v.related
+                                or isinstance(v.fix, (ReplaceValue, ReplaceKey, ReplaceWithin))):
                 try:
                     loc = locate(text)
                 except ValueError:
@@ -157,10 +183,25 @@ class Analyzer:
                 start, end = _root_span(text)
             else:
                 start, end = loc.span(v.at, v.part)
+                if v.within is not None and tuple(v.at) in loc.spans:
+                    start, end = columns_within(text, (start, end), v.within)
             related = tuple((loc.span(p)[0], m) for p, m in v.related) if v.related else ()
             related += tuple((c[0], m) for c, m in v.related_columns)
-            out.append(LineFinding(v.code, v.severity, start, end, v.message, _fix(v.fix, loc), related))
-        return tuple(out)
+            out.append(LineFinding(v.code, v.severity, start, end, v.message, _fix(v.fix, loc, text), related))
+        return _without_secrets(text, tuple(out))
+
+
+def _without_secrets(text: str, found: tuple[LineFinding, ...]) -> tuple[LineFinding, ...]:
+    """The findings, without any fix whose text would repeat a secret the line holds (TLC106):
+    tunelint prints and caches a secret only masked, and a fix's text is printed (`--format
+    json`, `--diff`) and cached like its message."""
+    secrets = [text[f.start : f.end] for f in found if f.code == "TLC106" and f.end - f.start >= 8]
+    if not secrets:
+        return found
+    return tuple(
+        LineFinding(f.code, f.severity, f.start, f.end, f.message, None, f.related)
+        if f.fix is not None and any(s in (e.text or "") for e in f.fix.edits for s in secrets) else f
+        for f in found)
 
 
 def _features(ex: Example) -> tuple[bool, bool]:
@@ -187,9 +228,15 @@ def _root_span(text: str) -> tuple[int, int]:
     return start, len(stripped)
 
 
-def _fix(spec, loc: Locations | None) -> Fix | None:
+def _fix(spec, loc: Locations | None, text: str = "") -> Fix | None:
     if spec is None:
         return None
+    if isinstance(spec, ReplaceWithin):
+        s = loc.spans.get(tuple(spec.path)) if loc else None
+        if s is None or not text.startswith('"', s.start):
+            return None
+        a, b = columns_within(text, (s.start, s.end), (spec.start, spec.end))
+        return Fix(spec.title, (Edit(a, b, orjson.dumps(spec.text).decode()[1:-1]),), spec.safe)
     if isinstance(spec, RawEdits):
         return Fix(spec.title, spec.edits, spec.safe, spec.normalize_newlines)
     if isinstance(spec, ReplaceValue):

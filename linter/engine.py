@@ -458,6 +458,10 @@ def file_lines(path: str, collected: FileFindings) -> Iterator[SourceLine]:
 def default_indexes(settings: dict[str, Settings], splits: dict[str, str | None],
                     order: list[str]) -> list[DatasetIndex]:
     idx: list[DatasetIndex] = [FormatIndex(), SizeIndex(settings)]
+    if any(s.enabled("TLC201") or s.enabled("TLC402") for s in settings.values()):
+        from .content_index import ContentIndex
+
+        idx.append(ContentIndex())
     if any(s.enabled(c) for s in settings.values() for c in DUPLICATE_CODES):
         from .dedupe import SPLIT_ORDER, DuplicateIndex
 

@@ -81,9 +81,13 @@ class Example:
     profile: Profile
     options: dict[str, Any]
     tokens: Any = None  # ExampleTokens when a tokenizer is configured
+    # the line as read (its text or UTF-8 bytes): content rules test it for a cheap sign (an "@",
+    # non-ASCII) before they walk the texts
+    line: str | bytes = ""
     _conversations: list | None = None
     _messages: list | None = None
     _turns: list | None = None
+    _scanned: list | None = None  # the content rules' texts with their signs (rules/content.py)
 
     def conversations(self) -> list[tuple[tuple, list]]:
         """(path, messages) for each message list that rules about messages should read."""

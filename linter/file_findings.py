@@ -141,7 +141,8 @@ class FileFindings:
         for f in index_findings:
             if f.path == self.path and s.enabled(f.code):
                 related = tuple(Related(p, n, 1, m, WHOLE_ROW if is_parquet(p) else None) for p, n, m in f.related)
-                found = finding(f.path, f.line, 1, 2, f.code, f.message, s, related=related)
+                start, end = getattr(f, "columns", None) or (0, 1)  # a text span, else the line's start
+                found = finding(f.path, f.line, start + 1, end + 1, f.code, f.message, s, related=related)
                 out.append(replace(found, json_path=WHOLE_ROW) if self.rows else found)
         return out
 

@@ -32,6 +32,9 @@ class Rule:
     # key, a `tool_calls` key or a tool message) or "parts" (a message whose content is a list);
     # None: anything. Lets the analyzer skip checks that cannot fire (tests/test_properties.py).
     needs: str | None = None
+    # False: off unless selected by more than the bare `TL` prefix (`select = ["TLC2"]`): the
+    # rules that are noisy on real data (the README's table says which)
+    default: bool = True
 
     @property
     def summary(self) -> str:
@@ -52,6 +55,7 @@ def rule(
     formats: Iterable[str] = (),
     fixable: bool = False,
     needs: str | None = None,
+    default: bool = True,
 ) -> Callable[[Check], Check]:
     """Register a check as a rule. The function's docstring is the rule's documentation."""
 
@@ -68,14 +72,17 @@ def rule(
             formats=frozenset(formats),
             fixable=fixable,
             needs=needs,
+            default=default,
         )
         return fn
 
     return register
 
 
-def declare(code: str, name: str, severity: str, doc: str, *, fixable: bool = False, scope: str = "reader") -> None:
+def declare(code: str, name: str, severity: str, doc: str, *, fixable: bool = False, scope: str = "reader",
+            default: bool = True) -> None:
     """Register a rule whose findings the reader or engine produces directly (bad JSON, BOM...)."""
     if code in REGISTRY:
         raise RuntimeError(f"rule code {code} registered twice")
-    REGISTRY[code] = Rule(code, name, Severity(severity), inspect.cleandoc(doc), None, scope, frozenset(), fixable)
+    REGISTRY[code] = Rule(code, name, Severity(severity), inspect.cleandoc(doc), None, scope, frozenset(), fixable,
+                          default=default)

@@ -51,6 +51,7 @@ class LineResult:
     trainable: int = -1
     messages: int = 0
     is_example: bool = False  # a JSON object (counts towards the dataset's size)
+    language: str = ""  # ISO 639-1 code of the example's language, when TLC201 needs it ("": undecided)
     dedupe: Signature | None = None  # when duplicate rules are on
 
     __reduce__ = positional_reduce  # the cache holds one per line: fast to load
@@ -65,3 +66,4 @@ class IndexFinding:
     code: str
     message: str
     related: tuple[tuple[str, int, str], ...] = ()
+    columns: tuple[int, int] | None = None  # 0-based, end exclusive; None: the line's start

@@ -3,6 +3,7 @@ they come from)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ class Settings:
     max_line_bytes: int = 4 * 1024 * 1024
     duplicate_threshold: float = 0.8  # estimated Jaccard similarity that makes a near duplicate
     duplicate_casefold: bool = True  # compare duplicates ignoring case
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes the dataset is written in; (): its dominant one (TLC201)
 
     def __post_init__(self) -> None:
         if self.tokenizer == "":  # turned off ("none" / false where it was set)
@@ -38,9 +40,13 @@ class Settings:
         return self.max_tokens or get_profile(self.profile).max_tokens
 
     def enabled(self, code: str) -> bool:
-        """ruff's rule: the longest matching prefix among select/ignore wins; ignore wins ties."""
+        """ruff's rule: the longest matching prefix among select/ignore wins; ignore wins ties.
+        A rule that is off by default (`Rule.default`) is on only when a prefix longer than
+        `TL` selects it (`TLC`, `TLC2`, the code itself)."""
         best_sel = max((len(p) for p in self.select if code.startswith(p.upper())), default=-1)
         best_ign = max((len(p) for p in self.ignore if code.startswith(p.upper())), default=-1)
+        if best_sel <= len(OPT_IN_PREFIX) and code in _OFF_BY_DEFAULT():
+            return False
         return best_sel >= 0 and best_sel > best_ign
 
     def enabled_rules(self) -> list[Rule]:
@@ -63,7 +69,7 @@ class Settings:
         """What per-line results depend on: everything but output-only options."""
         codes = ",".join(r.code for r in self.enabled_rules())
         return (f"{self.profile}|{self.tokenizer}|{_files_stamp(self.tokenizer)}|{self.limit}|{self.max_line_bytes}"
-                f"|{self.duplicate_casefold}|{codes}")
+                f"|{self.duplicate_casefold}|{codes}|{','.join(self.languages)}")
 
 
 def _files_stamp(tokenizer: str | None) -> str:
@@ -84,6 +90,14 @@ def _files_stamp(tokenizer: str | None) -> str:
     if templates.is_dir():
         parts += [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(templates.glob("*.jinja"))]
     return ";".join(parts)
+
+
+OPT_IN_PREFIX = "TL"  # selecting only this (the default) leaves the off-by-default rules off
+
+
+@functools.cache
+def _OFF_BY_DEFAULT() -> frozenset[str]:  # noqa: N802
+    return frozenset(r.code for r in all_rules() if not r.default)
 
 
 DEFAULT = Settings()

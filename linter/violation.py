@@ -31,6 +31,19 @@ class ReplaceKey:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplaceWithin:
+    """Fix: replace characters [start, end) of the decoded string at `path` with `text` (written
+    into the line with JSON escapes where it needs them)."""
+
+    path: tuple
+    start: int
+    end: int
+    text: str
+    title: str
+    safe: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class RawEdits:
     edits: tuple[Edit, ...]
     title: str
@@ -47,8 +60,11 @@ class Violation:
     at: tuple = ()
     part: str = "value"
     columns: tuple[int, int] | None = None
-    fix: ReplaceValue | ReplaceKey | RawEdits | None = None
+    fix: ReplaceValue | ReplaceKey | ReplaceWithin | RawEdits | None = None
     severity: Severity | None = None  # a profile may make a rule stricter or milder
     related: tuple[tuple[tuple, str], ...] = ()  # (path on the same line, message)
     related_columns: tuple[tuple[tuple[int, int], str], ...] = ()  # ((start, end), message)
     code: str = ""  # filled in by the engine
+    # characters [start, end) of the decoded string at `at`: the finding points at them (content
+    # rules: the e-mail address inside a message), not at the whole value
+    within: tuple[int, int] | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 from tunelint.config import Config, ConfigError, load_config
 from tunelint.linter.analyze import DUPLICATE_CODES, too_long
 from tunelint.linter.atomic import is_inside
+from tunelint.linter.content_index import ContentIndex
 from tunelint.linter.discover import jsonl_files
 from tunelint.linter.engine import Linter, line_hash
 from tunelint.linter.file_findings import FileFindings, blank_text_problem
@@ -87,6 +88,7 @@ class Project:
         line_of = self.line_of
         self.formats = FormatIndex(line_of)
         self.sizes = SizeIndex(_SettingsView(self))
+        self.content = ContentIndex(line_of)
         self.splits: dict[str, str | None] = {}
         thresholds = [self.settings_for(p).duplicate_threshold for p in self.sources] or [
             self.settings_for("x.jsonl").duplicate_threshold]
@@ -146,6 +148,7 @@ class Project:
             src.flagged.discard(i)
             self.formats.remove(src.path, i)
             self.sizes.remove(src.path, i)
+            self.content.remove(src.path, i)
             self.duplicates.remove(src.path, i)
 
     # -- split files from disk ----------------------------------------------------------------
@@ -235,6 +238,7 @@ class Project:
                 src.flagged.discard(i)
             self.formats.add(src.path, i, text, r)
             self.sizes.add(src.path, i, text, r)
+            self.content.add(src.path, i, text, r)
             if r.dedupe is not None and r.dedupe.whole_key:
                 self.duplicates.put(src.path, i, r.dedupe)
             else:
@@ -299,8 +303,8 @@ class Project:
     def _indexes(self, settings: Settings) -> list:
         """The dataset indexes whose findings `settings` can show."""
         if any(settings.enabled(c) for c in DUPLICATE_CODES):
-            return [self.formats, self.sizes, self.duplicates]
-        return [self.formats, self.sizes]
+            return [self.formats, self.sizes, self.content, self.duplicates]
+        return [self.formats, self.sizes, self.content]
 
     def _line(self, src: Source, line_id: int, number: int) -> SourceLine:
         if src.doc is None:

@@ -135,7 +135,7 @@ def test_the_extension_declares_and_forwards_every_generation_setting():
     ({"overrides": [{"files": 3}]}, "`overrides[0].files` must be a glob or a list of globs"),
     ({"overrides": [{"files": "a*", "profil": "hf"}]},
      "overrides[0]: unknown key 'profil' (known: profile, tokenizer, max_tokens, select, ignore, severity, "
-     "max_line_bytes, duplicates)"),
+     "max_line_bytes, duplicates, languages)"),
     ({"train": {"lora_r": 0}}, "[train]: `lora_r` must be a positive integer"),
     ({"train": {"lr": 1e-4}}, "[train]: unknown key 'lr'"),
 ])

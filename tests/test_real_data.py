@@ -87,3 +87,18 @@ def test_leakage_injected_into_gsm8k_is_found_exactly(real_data, tmp_path):
         reports = linter.lint_paths([str(tmp_path / "train.jsonl"), str(tmp_path / "validation.jsonl")],
                                     lambda _: Settings(tokenizer=None))
     assert _leaks(reports) == sorted(expected)
+
+
+def test_content_rules_on_by_default_report_no_error_on_real_data(real_data):
+    """The TLC rules that are on by default: no error on data written for real jobs (the
+    warnings they raise there are listed, with a judgement of each, in the branch's report)."""
+    from tunelint.linter.rule import all_rules
+
+    on = {r.code for r in all_rules() if r.code.startswith("TLC") and r.default}
+    assert {"TLC101", "TLC106", "TLC401", "TLC501"} <= on
+    with Linter(use_cache=False, jobs=1) as linter:
+        for name in sorted(FILES):
+            report = linter.lint_paths([str(real_data / name)], lambda _: Settings(tokenizer=None))[0]
+            errors = [f"{name}:{f.line} {f.code} {f.message}" for f in report.findings
+                      if f.code in on and f.severity.value == "error"]
+            assert errors == []

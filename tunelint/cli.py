@@ -597,14 +597,16 @@ def rules_cmd(fmt: str) -> None:
     rules = all_rules()
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity.value,
-                                "fixable": r.fixable, "doc": r.doc} for r in rules], indent=2))
+                                "fixable": r.fixable, "default": r.default, "doc": r.doc} for r in rules], indent=2))
     elif fmt == "markdown":
         click.echo("| code | name | severity | fix | what it finds |\n| --- | --- | --- | --- | --- |")
         for r in rules:
-            click.echo(f"| {r.code} | {r.name} | {r.severity.value} | {'yes' if r.fixable else ''} | {r.summary} |")
+            sev = r.severity.value if r.default else f"{r.severity.value}, off by default"
+            click.echo(f"| {r.code} | {r.name} | {sev} | {'yes' if r.fixable else ''} | {r.summary} |")
     else:
         for r in rules:
-            click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}")
+            off = "" if r.default else " (off by default)"
+            click.echo(f"{r.code}  {r.name:<32} {r.severity.value:<8} {r.summary}{off}")
 
 
 @main.command("profiles")

@@ -50,6 +50,7 @@ Tokenizer = NewType("Tokenizer", str)  # a name, hf:<folder>, or "" for none
 Codes = NewType("Codes", tuple)  # rule codes or prefixes, upper-cased
 Globs = NewType("Globs", tuple)  # a glob or a list of globs
 Severities = NewType("Severities", tuple)  # ((code or prefix, severity), ...)
+Languages = NewType("Languages", tuple)  # ISO 639-1 codes, lower-cased
 
 
 def _int(v: Any) -> int:
@@ -140,6 +141,16 @@ def _check_code(code: str) -> None:
                          "such as TL1 names a family)")
 
 
+def _languages(v: Any, _=None) -> tuple[str, ...]:
+    if isinstance(v, str):
+        v = v.split(",")
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise ValueError('must be a list of ISO 639-1 language codes, e.g. ["en", "de"]')
+    from tunelint.linter.langid import check_codes
+
+    return check_codes(tuple(x.strip().lower() for x in v if x.strip()))
+
+
 def _globs(v: Any, _=None) -> tuple[str, ...]:
     if isinstance(v, str):
         return (v,)
@@ -175,7 +186,8 @@ for _type, _hook in ((int, lambda v, _: _int(v)), (float, lambda v, _: _number(v
                      (PositiveInt, _positive_int), (NonNegativeInt, _non_negative_int),
                      (PositiveFloat, _positive_float), (NonNegativeFloat, _non_negative_float),
                      (Fraction, _fraction), (Profile, _profile),
-                     (Tokenizer, _tokenizer), (Codes, _codes), (Globs, _globs), (Severities, _severities)):
+                     (Tokenizer, _tokenizer), (Codes, _codes), (Globs, _globs), (Severities, _severities),
+                     (Languages, _languages)):
     CONVERTER.register_structure_hook(_type, _hook)
 CONVERTER.register_structure_hook(dict, lambda v, _: _table(v))
 
@@ -314,6 +326,8 @@ class LintOptions:
     """Estimated similarity (0 < t ≤ 1) that makes two examples near duplicates."""
     duplicate_casefold: bool | None = None
     """Compare duplicates ignoring case."""
+    languages: Languages | None = None
+    """ISO 639-1 codes of the dataset's languages (TLC201; default: the file's dominant one)."""
 
     def settings_values(self) -> dict:
         """The values set here, as `Settings` takes them. A tokenizer turned off is "" (Settings

@@ -7,7 +7,7 @@
  * checks both lists against the server's models and package.json. */
 export const SERVER_KEYS = [
   'profile', 'tokenizer', 'maxTokens', 'select', 'ignore', 'severity', 'duplicateThreshold', 'duplicateCasefold',
-  'maxLineBytes', 'worstExamples', 'hardestExamples',
+  'maxLineBytes', 'languages', 'worstExamples', 'hardestExamples',
 ] as const;
 /** Training defaults, under `tunelint.train.*`, forwarded as `train: {...}`: every field of the
  * trainer's TrainSettings (trainer/settings.py), camelCase. */

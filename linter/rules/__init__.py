@@ -2,6 +2,7 @@
 `linter.rule` lists them)."""
 
 from . import (  # noqa: F401
+    content,
     conversation,
     dataset,
     duplicates,

@@ -28,6 +28,7 @@ class Fires:
     example: dict
     profile: str = "openai"
     tokens: int | None = None  # a token limit (with o200k_base) for the token rules
+    select: tuple[str, ...] = ("TL",)  # the rules on (a rule off by default is selected by its code)
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,37 @@ TABLE: dict[str, dict[str, Fires | NotRun | Quiet]] = {
 }
 
 
+def _content_row(answer: str, question: str = "What is the capital of France?", *, text_too: bool = True,
+                 select: tuple[str, ...] = ("TL",)) -> dict:
+    """A content rule's row: it fires on an answer holding `answer` in every format (and on plain
+    text, when `text_too`)."""
+    a = {"role": "assistant", "content": answer}
+    u = {"role": "user", "content": question}
+    return {"chat": Fires(chat(u, a), select=select), "preference": Fires(pref(u, good=a), select=select),
+            "prompt_completion": Fires(pc(question, answer), "together", select=select),
+            "sharegpt": Fires(sharegpt(question, answer), select=select),
+            "alpaca": Fires(alpaca(question, answer), select=select),
+            "text": (Fires(text(answer), "together", select=select) if text_too
+                     else NotRun("plain text has no answer"))}
+
+
+LONG_EN = "The capital of France is Paris, a large city on the river Seine that is known for its museums."
+LONG_DE = "Die Hauptstadt von Frankreich ist Paris, eine große Stadt an der Seine, bekannt für ihre Museen."
+TABLE.update({
+    "TLC101": _content_row("Write to jane.doe@gmail.com."),
+    "TLC102": _content_row("Call +1 415-555-2671 today.", select=("TLC102",)),
+    "TLC103": _content_row("Card 4539 1488 0343 6467."),
+    "TLC104": _content_row("IBAN DE89 3704 0044 0532 0130 00."),
+    "TLC105": _content_row("The server is at 8.8.8.8 now."),
+    "TLC106": _content_row("Use ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 as the token."),
+    "TLC202": _content_row(LONG_DE, LONG_EN, text_too=False, select=("TLC202",)),
+    "TLC301": _content_row(" ".join(["I will help you with that."] * 20), text_too=False, select=("TLC301",)),
+    "TLC401": _content_row("As an AI language model, I cannot.", text_too=False),
+    "TLC501": _content_row("The caf\u00c3\u00a9 is open."),
+    "TLC502": _content_row("The caf\ufffd is open."),
+})
+
+
 def _rules():
     return [r for r in all_rules() if r.scope == "example" and r.check is not None]
 
@@ -288,6 +320,6 @@ def test_rule_fires_in_the_format(code, fmt, entry):
 
     assert detect_format(entry.example) == fmt, "the example is not in the format it is listed under"
     settings = Settings(profile=entry.profile, tokenizer="o200k_base" if entry.tokens else None,
-                        max_tokens=entry.tokens, max_line_bytes=32 * 1024 * 1024)
+                        max_tokens=entry.tokens, max_line_bytes=32 * 1024 * 1024, select=entry.select)
     found = lint(json.dumps(entry.example), settings).findings
     assert code in {f.code for f in found}, f"{code} does not fire on {fmt}: {[(f.code, f.message) for f in found]}"

@@ -7,7 +7,8 @@ from pathlib import Path
 from tunelint.linter.rule import all_rules
 
 FAMILIES = {"0": "reading", "1": "schema", "2": "conversation", "3": "tools", "4": "multimodal",
-            "5": "preference", "6": "hygiene", "7": "tokens", "8": "dataset", "9": "duplicates"}
+            "5": "preference", "6": "hygiene", "7": "tokens", "8": "dataset", "9": "duplicates",
+            "C": "content"}
 
 
 def test_every_rule_code_is_exercised_by_its_family_test_module():

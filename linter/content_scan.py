@@ -1,0 +1,91 @@
+"""One pass over a text for everything the content rules look for first: the literals of the
+secret detectors and their keywords, runs of four digits (card numbers, IBANs), a digit, a dot
+and a digit (IPv4 addresses), an "@" (e-mail addresses) and the two-character signs of mojibake.
+One Aho-Corasick automaton (`ahocorasick-rs`) finds them all; each rule then runs its
+recogniser only on the texts, and at the places, where its sign is. Five separate passes cost
+about twice as much on the benchmark's data.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Hits:
+    names: set[str] = field(default_factory=set)  # secret detectors (secret_scan.TRIGGERS) and "keyword"
+    fours: list[int] = field(default_factory=list)  # where a run of 4 digits starts
+    dotted: list[int] = field(default_factory=list)  # where a digit-dot-digit starts
+    at: bool = False
+    mojibake: bool = False
+
+    def runs_of_four(self) -> int:
+        """Runs of 4 digits that do not overlap: a card number has 3 or more, an IBAN 2 or more."""
+        n, last = 0, -4
+        for s in self.fours:
+            if s >= last + 4:
+                n, last = n + 1, s
+        return n
+
+
+def _mojibake_pairs() -> set[str]:
+    """The two characters a UTF-8 lead byte and a continuation byte become when read as
+    Latin-1 or Windows-1252 (`Ã©`, `â€`): every mojibake ftfy repairs holds one."""
+    def chars(b: int) -> set[str]:
+        out = {bytes([b]).decode("latin-1")}
+        try:
+            out.add(bytes([b]).decode("cp1252"))
+        except UnicodeDecodeError:
+            pass
+        return out
+
+    return {a + c for lead in range(0xC2, 0xF5) for cont in range(0x80, 0xC0) for a in chars(lead) for c in chars(cont)}
+
+
+@functools.cache
+def _automaton():
+    import ahocorasick_rs
+
+    from .secret_scan import KEYWORDS, TRIGGERS
+
+    owner: dict[str, object] = {}
+    for name, literals in TRIGGERS.items():
+        for lit in literals:
+            owner.setdefault(lit, name)
+    for kw in KEYWORDS:
+        owner.setdefault(kw, "keyword")
+    for i in range(10000):
+        owner.setdefault(f"{i:04d}", 4)
+    for a in range(10):
+        for b in range(10):
+            owner.setdefault(f"{a}.{b}", ".")
+    owner.setdefault("@", "@")
+    for pair in _mojibake_pairs():
+        owner.setdefault(pair, "moji")
+    patterns = list(owner)
+    return ahocorasick_rs.AhoCorasick(patterns), [owner[p] for p in patterns]
+
+
+def prepare() -> None:
+    _automaton()
+
+
+def scan(text: str) -> Hits:
+    ac, owner = _automaton()
+    h = Hits()
+    # not overlapping: one sign of each kind at each place is enough (an IPv4 address needs one
+    # digit-dot-digit, a card number three runs of four digits that do not overlap)
+    for i, s, _ in ac.find_matches_as_indexes(text):
+        o = owner[i]
+        if o == 4:
+            h.fours.append(s)
+        elif o == ".":
+            h.dotted.append(s)
+        elif o == "@":
+            h.at = True
+        elif o == "moji":
+            h.mojibake = True
+        else:
+            h.names.add(o)
+    return h
