@@ -84,7 +84,7 @@ def test_a_settings_file_holds_every_setting_and_gives_them_back(tmp_path):
     ({"packing": "yes"}, {}, "`packing` must be true or false"),
     ({"epochs": 1, "bogus": 1}, {}, "unknown key 'bogus'"),
     ({}, {"batch_size": 0}, "command line: `--batch-size` must be a positive integer, not 0"),
-    ({"method": "qlora"}, {}, "[tool.tunelint.train]: `method` must be lora or full, not 'qlora'"),
+    ({"method": "dora"}, {}, "[tool.tunelint.train]: `method` must be lora, full or qlora, not 'dora'"),
     ({}, {"epochs": 0.0}, "give a positive --epochs or --max-steps"),
 ])
 def test_a_bad_value_is_refused_naming_the_key_as_its_source_spells_it(config, cli, message):
@@ -118,7 +118,7 @@ def test_the_editor_speaks_camel_case_and_every_key_reaches_the_settings():
     ({"loraR": 0}, {}, "tunelint.train settings: `loraR` must be a positive integer, not 0"),
     ({"lora_r": 4}, {}, "unknown key 'lora_r'"),
     ({}, {"maxLength": "long"}, "tunelint.train command: `maxLength` must be a positive integer"),
-    ({"method": "qlora"}, {}, "tunelint.train settings: `method` must be lora or full"),
+    ({"method": "dora"}, {}, "tunelint.train settings: `method` must be lora, full or qlora"),
     ({"epochs": 0, "maxSteps": -1}, {}, "give a positive `epochs` or `maxSteps`"),
     ("fast", {}, "must be a table"),
 ])
