@@ -12,7 +12,8 @@ of the weights) and the settings, `estimate()` adds up the peak of a training st
   parameters);
 * activations: what autograd keeps for the backward pass per token and layer of a Llama-style
   block (`ACTIVATION_TERMS`: 8·hidden + 3·kv + 4·intermediate values, the two RMSNorms' fp32
-  copies), or with gradient checkpointing each layer's input plus one layer recomputed; an
+  copies; with LoRA one more output-sized tensor per adapted linear layer, as measured), or with
+  gradient checkpointing each layer's input plus one layer recomputed; an
   eager attention's (heads × length²) scores; the logits of the positions the loss is taken on,
   with their fp32 copy and gradient;
 * tokens per step: batch size × max length (the worst batch; padding-free packing does not pad,
@@ -149,7 +150,10 @@ def estimate(s: Shapes, *, method: str, batch_size: int, max_length: int, gradie
         parts["optimizer_step"] = trainable * state
     per_layer = ACTIVATION_TERMS(s) * b + 2 * 3 * s.hidden * 4  # the RMSNorms compute in fp32
     if method != "full":
-        per_layer += len(s.linear) // max(s.layers, 1) * lora_r * 4  # the adapters' A outputs
+        # peft's adapted layers keep about one more output-sized tensor each (measured on CPU:
+        # tests/trainer/test_memory.py), and the adapters' A outputs
+        outputs = sum(o for _, o in s.linear) // max(s.layers, 1)
+        per_layer += outputs * b + len(s.linear) // max(s.layers, 1) * lora_r * 4
     if gradient_checkpointing:
         acts = tokens * (s.layers * s.hidden * b + per_layer)
     else:

@@ -45,7 +45,6 @@ def trained(tmp_path_factory):
 def test_left_padded_batched_generation_equals_one_at_a_time(trained):
     from tunelint.trainer import scoring
     from tunelint.trainer.batch_generate import generate_batched
-
     from tunelint.trainer.data import TrainingExample
 
     model, tok, examples, _ = trained
