@@ -62,3 +62,13 @@ def test_the_peak_flops_table_matches_device_names(name, tflops):
 def test_mfu_is_six_flops_per_parameter_and_token():
     assert gpus.mfu(1_000_000_000, 10_000, 1.0, 600e12) == pytest.approx(0.1)
     assert gpus.mfu(1, 1, 1.0, None) is None
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has a CUDA GPU: bench/gpu_check.py would run")
+def test_the_gpu_check_skips_with_a_reason_without_a_gpu():
+    from tests.conftest import REPO
+
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "gpu_check.py")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("gpu_check: skipped: no CUDA GPU")
