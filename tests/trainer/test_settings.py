@@ -42,7 +42,7 @@ def test_every_setting_has_an_option_and_every_option_is_a_setting_or_listed():
         assert opt.help and opt.help.startswith(dataclasses.fields(TrainSettings)[FIELDS.index(name)].metadata[HELP])
     assert options["packing"].secondary_opts == ["--no-packing"]
     assert options["gradient_checkpointing"].secondary_opts == ["--no-gradient-checkpointing"]
-    assert list(options["method"].type.choices) == ["lora", "full"]
+    assert list(options["method"].type.choices) == ["lora", "full", "qlora"]
     cmd = main.commands["train"]
     given = cmd.make_context("train", ["data.jsonl", "-o", "run"]).params
     assert all(given[name] is None for name in FIELDS)  # not given: the config or the settings file decides
