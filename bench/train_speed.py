@@ -610,7 +610,8 @@ def main(argv=None) -> int:
 
         say(f"== per-example evaluation: {a.eval_examples} examples, one at a time, then batched")
         try:
-            ev = _eval_speed.run(model, tok, load_examples(a.eval_data)[: a.eval_examples], a.max_length,
+            tuned = _eval_speed.trained_copy(model, encoded)  # untimed
+            ev = _eval_speed.run(tuned, tok, load_examples(a.eval_data)[: a.eval_examples], a.max_length,
                                  a.eval_max_new_tokens, a.eval_batch_size)
             eval_part = f"\nEvaluation data: `{a.eval_data}`.\n\n" + _eval_speed.table(ev) + "\n"
             if ev["same_gen"] != ev["examples"] or ev["same_loss"] != ev["examples"]:
@@ -650,8 +651,8 @@ def main(argv=None) -> int:
     if own:
         r = own[0]
         footer = (f"\ntunelint's own metrics.json: train_runtime_s {r['own_runtime']}, "
-                  f"train_tokens_per_second {r['own_tps']} (its estimate: trainable tokens per "
-                  "epoch × epochs done ÷ seconds).\n")
+                  f"train_tokens_per_second {r['own_tps']} (counted from the batches "
+                  "trained on).\n")
     busy = [r["name"] for r in rows if not r.get("error") and (r["other"] or 0) > 0.10]
     if busy:
         footer += ("\n**Other processes used more than 10% of the CPUs during: "
