@@ -180,9 +180,11 @@ def free_bytes(kind: str) -> int | None:
     """Free memory of the device training runs on (CUDA: the current device's; otherwise the
     system's available memory); None when unknown."""
     if kind == "cuda":
+        import os
+
         import torch
 
-        free, _total = torch.cuda.mem_get_info()
+        free, _total = torch.cuda.mem_get_info(int(os.environ.get("LOCAL_RANK", "0")))  # this process's GPU
         return int(free)
     try:
         import psutil

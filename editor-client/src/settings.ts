@@ -30,6 +30,9 @@ export const TRAIN_KEYS = [
   'checkpointSteps',
   'evalSteps',
   'earlyStopping',
+  'paddingFree',
+  'liger',
+  'evalBatchSize',
   'reportTo',
 ] as const;
 /** Generation settings for `tunelint.compare`, under `tunelint.generate.*`, forwarded as
