@@ -581,7 +581,7 @@ class TrainRecipe:
                 if peak is None:
                     out["mfu_missing"] = f"{self.device.name} is not in trainer/gpus.py's table of peak FLOP/s"
         if final:
-            out.update(params=self.params, padding_free=bool(self.trainer.args.padding_free),
+            out.update(params=self.params, padding_free=bool(getattr(self.trainer, "padding_free", False)),
                        attention=getattr(self.model.config, "_attn_implementation", None))
         return out
 
