@@ -69,6 +69,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 DEFAULT_DATA = str(ROOT.parent / "shared" / "data" / "real" / "gsm8k_train.jsonl")
+DEFAULT_EVAL_DATA = str(ROOT.parent / "shared" / "data" / "real" / "gsm8k_validation.jsonl")
 THREADS = 2
 
 
@@ -492,6 +493,12 @@ def main(argv=None) -> int:
     p.add_argument("--only", help="comma-separated rows: tunelint, seed, trl, quiet, random, "
                                   "fusedloss, packing, plain, trl-nogc (default: the first "
                                   "three; all with --variants)")
+    p.add_argument("--eval-data", default=DEFAULT_EVAL_DATA,
+                   help="validation JSONL for the batched-evaluation row (default: the GSM8K validation sample)")
+    p.add_argument("--eval-examples", type=int, default=64,
+                   help="validation examples in the batched-evaluation row (0: no such row)")
+    p.add_argument("--eval-max-new-tokens", type=int, default=64)
+    p.add_argument("--eval-batch-size", type=int, default=16)
     p.add_argument("--results", default=str(HERE / "results" / "train_speed.md"))
     p.add_argument("--work-dir", help="for the run folders (default: a temporary one, removed)")
     a = p.parse_args(argv)
@@ -597,6 +604,23 @@ def main(argv=None) -> int:
             say(f"   {r['wall']:.2f} s, {r['tally'].assistant / r['wall']:,.0f} assistant tok/s, "
                 f"other load {other}, torch threads {torch.get_num_threads()}")
     rows = [best[key] for key, _, _ in plan if key in best]
+    eval_part = ""
+    if a.eval_examples > 0:  # the batched-evaluation row, on the same model (the rows above trained copies of it)
+        import _eval_speed
+
+        say(f"== per-example evaluation: {a.eval_examples} examples, one at a time, then batched")
+        try:
+            tuned = _eval_speed.trained_copy(model, encoded)  # untimed
+            ev = _eval_speed.run(tuned, tok, load_examples(a.eval_data)[: a.eval_examples], a.max_length,
+                                 a.eval_max_new_tokens, a.eval_batch_size)
+            eval_part = f"\nEvaluation data: `{a.eval_data}`.\n\n" + _eval_speed.table(ev) + "\n"
+            if ev["same_gen"] != ev["examples"] or ev["same_loss"] != ev["examples"]:
+                failed = True
+                say("batched evaluation: the records differ from one at a time")
+        except Exception as e:
+            traceback.print_exc()
+            failed = True
+            eval_part = f"\nper-example evaluation: crashed: {type(e).__name__}: {str(e)[:120]}\n"
     for r in rows:
         known = [m for m in medians.get(r["key"], []) if m is not None]
         r["median"] = min(known) if known else None  # the least disturbed round's
@@ -627,15 +651,15 @@ def main(argv=None) -> int:
     if own:
         r = own[0]
         footer = (f"\ntunelint's own metrics.json: train_runtime_s {r['own_runtime']}, "
-                  f"train_tokens_per_second {r['own_tps']} (its estimate: trainable tokens per "
-                  "epoch × epochs done ÷ seconds).\n")
+                  f"train_tokens_per_second {r['own_tps']} (counted from the batches "
+                  "trained on).\n")
     busy = [r["name"] for r in rows if not r.get("error") and (r["other"] or 0) > 0.10]
     if busy:
         footer += ("\n**Other processes used more than 10% of the CPUs during: "
                    + ", ".join(busy) + ".** With 2 torch threads on 2 cores, any other work "
                    "stalls every parallel op: these rows are slowed down, unevenly. Rerun on a "
                    "quiet machine before quoting them.\n")
-    body = header + "\n" + table(rows) + "\n\n" + ratios(rows) + "\n" + footer
+    body = header + "\n" + table(rows) + "\n\n" + ratios(rows) + "\n" + footer + eval_part
     print(body)
     out = Path(a.results)
     out.parent.mkdir(parents=True, exist_ok=True)

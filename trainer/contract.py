@@ -44,7 +44,8 @@ can be added without breaking an older reader.
 | `start` | `Start` | training: `run_dir`, `model`, `method`, `device`, `device_name`, `precision`, |
 | | | `dry_run`, `train_examples`, `eval_examples`, `total_steps`, `trainable_tokens`, `world_size`; |
 | | | `tunelint eval`: `model`, `data`, `eval_examples` |
-| `step` | `Step` | `step`, `total_steps`, `epoch`, `progress` (0–1), `eta_s`, `loss` (latest logged) |
+| `step` | `Step` | `step`, `total_steps`, `epoch`, `progress` (0–1), `eta_s`, `loss` (latest logged), |
+| | | `tokens_per_second` (trained tokens, since training began), `mfu` (CUDA, a GPU in trainer/gpus.py) |
 | `log` | `Log` | `step` and whatever the trainer logged (`loss`, `learning_rate`, `grad_norm`, ...) |
 | `eval` | `Eval` | `phase` (`before` / `during` / `after`), `eval_loss`, `perplexity`; `step` (`during`), |
 | | | `examples` (validation examples used: a subsample for `during` when the file is large) |
@@ -187,8 +188,8 @@ class RunLayout:
         return self.checkpoints / f"checkpoint-{step}"
 
     def weights(self, method: str) -> Path:
-        """Where a run of `method` saves what it trained: `adapter/` (LoRA) or `model/` (full)."""
-        return self.adapter if method == "lora" else self.model
+        """Where a run of `method` saves what it trained: `adapter/` (LoRA, QLoRA) or `model/` (full)."""
+        return self.model if method == "full" else self.adapter
 
     def trained(self) -> Path | None:
         """The adapter or model a finished training run saved, or None."""
@@ -325,9 +326,12 @@ class Metrics(TypedDict, total=False):
     train_loss: float
     steps: int
     epochs: float
-    train_tokens: int  # trained (assistant) tokens seen
+    train_tokens: int  # trained (assistant) tokens seen, counted from the batches trained on
     train_runtime_s: float
     train_tokens_per_second: float | None
+    throughput: Throughput  # tokens/s, padding, and on CUDA the MFU
+    memory: MemoryReport  # the memory preflight's estimate and the measured peak
+    eval_examples_s: float  # seconds of the per-example evaluation after training (losses, generations)
     eval_loss_after: float
     perplexity_after: float | None
     exact_match: float  # mean over the validation examples
@@ -337,6 +341,34 @@ class Metrics(TypedDict, total=False):
     evals: list[EvalPoint]  # the evaluations during training (`--eval-steps`), in step order
     early_stopping: EarlyStopping  # with `--early-stopping`: what was kept and why
     dynamics: DynamicsSummary  # train_dynamics.jsonl's run-wide numbers (the regions' thresholds)
+
+
+class Throughput(TypedDict, total=False):
+    """`Metrics.throughput`, from the batches trained on (trainer/throughput.py)."""
+
+    tokens_per_second: float  # trained (label) tokens per second of training
+    input_tokens_per_second: float  # non-padding input tokens per second
+    padding_share: float  # share of the positions computed that were padding (0 padding-free)
+    mfu: float | None  # CUDA: 6 × params × input tokens / seconds / peak bf16 FLOP/s (trainer/gpus.py)
+    peak_flops: float | None  # CUDA: the device's peak from that table (× processes); None: not in it
+    mfu_missing: str  # why there is no MFU
+    params: int
+    padding_free: bool
+    attention: str | None  # the attention implementation trained with (sdpa, flash_attention_2, eager)
+
+
+class MemoryReport(TypedDict, total=False):
+    """`Metrics.memory`: the preflight's estimate (trainer/memory.py) and what the run used."""
+
+    estimate_bytes: int  # the estimated peak of a training step
+    parts: dict  # bytes by part: weights, gradients, optimizer, optimizer_step, activations, logits, ...
+    tokens_per_step: int  # batch size × the longest example (or max_length when packing)
+    trainable_params: int
+    params: int
+    free_bytes: int | None  # free memory of the device before the weights were loaded
+    measured_peak_bytes: int  # CUDA: max_memory_allocated; CPU: peak RSS above the RSS before the weights
+    measured_by: str  # which of the two
+    measured_over_estimate: float  # measured / estimate
 
 
 class EvalPoint(TypedDict):
@@ -500,6 +532,8 @@ class Step(Event):
     progress: float  # 0–1
     eta_s: float | None  # None until a step is done
     loss: float | None  # the latest logged training loss
+    tokens_per_second: float | None = _absent_when_none()  # trained tokens per second since training began
+    mfu: float | None = _absent_when_none()  # CUDA: model FLOPs utilisation so far (trainer/gpus.py)
 
 
 @_event("log")

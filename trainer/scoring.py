@@ -29,15 +29,18 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def example_losses(model, encoded: list[Encoded], device, batch_size: int = 8) -> list[float | None]:
-    """Mean cross-entropy over each example's trained tokens (None when it has none)."""
+def example_losses(model, encoded: list[Encoded], device, batch_size: int = 16) -> list[float | None]:
+    """Mean cross-entropy over each example's trained tokens (None when it has none), in batches
+    of similar lengths (less padding), in the order of `encoded`."""
     import torch
 
     model.eval()
-    out: list[float | None] = []
+    out: list[float | None] = [None] * len(encoded)
+    order = sorted(range(len(encoded)), key=lambda k: len(encoded[k].input_ids))
     with torch.no_grad():
-        for i in range(0, len(encoded), batch_size):
-            batch = encoded[i : i + batch_size]
+        for i in range(0, len(order), batch_size):
+            picked = order[i : i + batch_size]
+            batch = [encoded[k] for k in picked]
             width = max(len(e.input_ids) for e in batch)
             ids = torch.zeros((len(batch), width), dtype=torch.long)
             labels = torch.full((len(batch), width), -100, dtype=torch.long)
@@ -52,19 +55,20 @@ def example_losses(model, encoded: list[Encoded], device, batch_size: int = 8) -
             ce = torch.nn.functional.cross_entropy(shift_logits.transpose(1, 2), shift_labels,
                                                    ignore_index=-100, reduction="none")
             counts = (shift_labels != -100).sum(dim=1)
-            for j in range(len(batch)):
+            for j, k in enumerate(picked):
                 n = int(counts[j])
-                out.append(float(ce[j].sum() / n) if n else None)
+                out[k] = float(ce[j].sum() / n) if n else None
     return out
 
 
 def generate(model, tokenizer, ex: TrainingExample, device, max_new_tokens: int) -> str:
-    """Greedy continuation of the conversation before its last assistant turn."""
+    """Greedy continuation of the conversation before its last assistant turn, alone (the
+    evaluation generates in batches, trainer/batch_generate.py; this is what they must equal)."""
     import torch
 
-    last = max((i for i, m in enumerate(ex.messages) if m.get("role") == "assistant"), default=None)
-    prompt_msgs = ex.messages[:last] if last is not None else ex.messages
-    text = tokenizer.apply_chat_template(prompt_msgs, tools=ex.tools, tokenize=False, add_generation_prompt=True)
+    from .batch_generate import prompt_text
+
+    text = prompt_text(tokenizer, ex)
     ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(device)
     model.eval()
     with torch.no_grad():
@@ -84,13 +88,22 @@ def perplexity(loss: float | None) -> float | None:
     return math.exp(loss) if loss is not None and loss < 50 else None
 
 
-def write_results(path, events, model, tokenizer, device, rows, max_new_tokens: int) -> list[ExampleResult]:
-    """Per example of `rows` ((example, loss, loss before), in order): a generation and its
-    record, written to `path` (eval_results.jsonl) and as `example` events, then the artifact."""
+def write_results(path, events, model, tokenizer, device, rows, max_new_tokens: int, batch_size: int = 16,
+                  generations: list[str] | None = None) -> list[ExampleResult]:
+    """Per example of `rows` ((example, loss, loss before), in order): a generation (greedy, in
+    left-padded batches of `batch_size`: trainer/batch_generate.py; or `generations`, made
+    elsewhere: vLLM) and its record, written to `path` (eval_results.jsonl) and as `example`
+    events, then the artifact."""
+    from .batch_generate import generate_batched
+
+    rows = list(rows)
+    if generations is None:
+        generations = generate_batched(model, tokenizer, [ex for ex, _, _ in rows], device, max_new_tokens,
+                                       batch_size)
     out = []
     with open(path, "w", encoding="utf-8") as f:
-        for ex, loss, base in rows:
-            rec = record(ex, loss, base, generate(model, tokenizer, ex, device, max_new_tokens))
+        for (ex, loss, base), generation in zip(rows, generations, strict=True):
+            rec = record(ex, loss, base, generation)
             out.append(rec)
             f.write(json.dumps(rec.fields(), ensure_ascii=False) + "\n")
             events.emit(rec)

@@ -33,7 +33,7 @@ from tunelint.options import (
 
 from .contract import EXIT_USAGE
 
-METHODS = ("lora", "full")
+METHODS = ("lora", "full", "qlora")
 REPORTERS = ("none", "tensorboard", "wandb", "mlflow", "trackio")
 HELP = "help"  # field metadata: the setting's documentation (the CLI option's help)
 CHOICES = "choices"  # field metadata: the values a str setting takes
@@ -65,7 +65,8 @@ class TrainSettings:
 
     model: str = setting("tiny", "tiny (a dry run with a tiny local model), a Hugging Face model name, or a local "
                                  "folder.")
-    method: str = setting("lora", "lora: a LoRA adapter (peft); full: every weight.", choices=METHODS)
+    method: str = setting("lora", "lora: a LoRA adapter (peft); full: every weight; qlora: a LoRA adapter on the "
+                                  "base model in 4 bits (bitsandbytes NF4, CUDA only).", choices=METHODS)
     epochs: float = setting(3.0, "Passes over the training data (may be fractional).")
     max_steps: int = setting(-1, "Stop after this many optimizer steps (overrides epochs; -1: no limit).")
     learning_rate: PositiveFloat | None = setting(None, "Peak learning rate (default: 2e-4 for LoRA, 2e-5 for a full "
@@ -91,6 +92,11 @@ class TrainSettings:
                                    "loss instead of TRL's fused one.")
     dynamics_base_max: NonNegativeInt = setting(20000, "The base model's loss per training example (one forward "
                                                        "pass before training) up to this many examples; 0: never.")
+    padding_free: bool = setting(True, "On CUDA: each batch's examples as one row with position ids (no padding, "
+                                       "no attention across examples). On a CPU: length-grouped padded batches.")
+    liger: bool = setting(False, "On CUDA: Liger's fused kernels through TRL (needs liger-kernel installed).")
+    eval_batch_size: PositiveInt = setting(16, "Validation examples per batch in the per-example evaluation "
+                                               "(losses and greedy generations).")
     report_to: str = setting("none", "Also log to a tracker: none, tensorboard, wandb (offline without a network), "
                                      "mlflow or trackio.", choices=REPORTERS)
 
@@ -106,7 +112,7 @@ class TrainSettings:
         """SettingError for what the fields' types do not say; `key` spells a field's key as the
         user wrote it."""
         if self.method not in METHODS:
-            raise SettingError(("method",), f"{key('method')} must be lora or full, not {self.method!r}")
+            raise SettingError(("method",), f"{key('method')} must be lora, full or qlora, not {self.method!r}")
         if self.report_to not in REPORTERS:
             raise SettingError(("report_to",), f"{key('report_to')} must be one of {', '.join(REPORTERS)}, "
                                                f"not {self.report_to!r}")

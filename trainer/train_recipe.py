@@ -4,8 +4,10 @@ full), evaluate before and after, per example, and write the run folder (trainer
 `TrainRecipe` is the run as named steps over one `TrainSettings`, in the shape of torchtune's
 recipes (`setup()`, `train()`, `save_checkpoint()`) and TRL's `scripts/sft.py`:
 
-1. `setup`: the linter's verdict, the data, the device, the model and tokenizer;
+1. `setup`: the linter's verdict, the data, the device, the tokenizer;
 2. `preflight`: masks and the checks only the tokenizer can make (no trained token, truncation);
+   `preflight_memory`: the peak-memory estimate from the config, before any weight loads
+   (trainer/memory.py; stops a run that will not fit unless `--force`); `load_weights`: the model;
 3. `build_trainer`: LoRA, TRL's `SFTConfig` and `SFTTrainer`, the progress callback (and the
    evaluation every `--eval-steps` on a subsample, `--early-stopping`, `--report-to`); `start` event;
 4. `evaluate_before`: the validation loss, and per example, before training;
@@ -59,6 +61,7 @@ from .device import detect
 from .events import Events, is_main_process, to_devnull
 from .loss import EXAMPLE_COLUMN, selective_trainer_class
 from .settings import TrainError, TrainSettings
+from .throughput import Count, counting_trainer_class
 
 EVAL_SUBSAMPLE_MAX = 200  # validation examples per evaluation during training, at most
 EVAL_TIME_SHARE = 0.1  # the periodic evaluation's share of a run's time, roughly
@@ -142,8 +145,10 @@ def lint_summary(report) -> dict:
 
 
 def load_model(settings: TrainSettings, examples: list[TrainingExample], run_dir: Path, device):
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The tokenizer, and for the tiny model (built from the data) the model too: (model or None,
+    tokenizer, where the base model is). A model by name or folder is loaded by `load_weights`,
+    after the memory preflight."""
+    from transformers import AutoTokenizer
 
     if settings.model == "tiny":
         from . import tiny
@@ -152,17 +157,44 @@ def load_model(settings: TrainSettings, examples: list[TrainingExample], run_dir
         texts = [m.get("content") for ex in examples for m in ex.messages if isinstance(m.get("content"), str)]
         model, tok = tiny.build(texts, folder, max_length=max(settings.max_length, 64), seed=settings.seed)
         return model, tok, str(folder)
-    dtype = torch.bfloat16 if device.bf16 else torch.float16 if device.fp16 else torch.float32
     try:
         tok = AutoTokenizer.from_pretrained(settings.model)
-        model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=dtype)
     except OSError as e:
-        hint = ("it is not a local folder, and the Hugging Face hub could not provide it (offline, a typo, "
-                "or a gated model: `huggingface-cli login`)")
-        raise TrainError(f"cannot load model {settings.model!r}: {hint}. ({str(e).splitlines()[0]})") from None
+        first = str(e).splitlines()[0]
+        raise TrainError(f"cannot load model {settings.model!r}: {_unreachable()}. ({first})") from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token  # safe: labels are masked by position, not by token id
-    return model, tok, settings.model
+    return None, tok, settings.model
+
+
+def _unreachable() -> str:
+    return ("it is not a local folder, and the Hugging Face hub could not provide it (offline, a typo, "
+            "or a gated model: `huggingface-cli login`)")
+
+
+def load_weights(settings: TrainSettings, base: str, device, model=None):
+    """The model's weights: in the device's precision, with the attention implementation that
+    honours padding-free batches on CUDA; in 4 bits for QLoRA (trainer/cuda_features.py).
+    `model`: the tiny model, already built (reloaded from its folder for QLoRA)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from . import cuda_features
+
+    attention = cuda_features.attention_implementation(device.kind)
+    if settings.method == "qlora":
+        model = cuda_features.load_quantized(base, device.bf16, attention)
+        return cuda_features.prepare_kbit(model, settings.gradient_checkpointing)
+    if model is not None:
+        if attention:
+            model.set_attn_implementation(attention)
+        return model
+    dtype = torch.bfloat16 if device.bf16 else torch.float16 if device.fp16 else torch.float32
+    kwargs = {"attn_implementation": attention} if attention else {}
+    try:
+        return AutoModelForCausalLM.from_pretrained(base, dtype=dtype, **kwargs)
+    except OSError as e:
+        raise TrainError(f"cannot load model {base!r}: {_unreachable()}. ({str(e).splitlines()[0]})") from None
 
 
 def preflight(tok, examples: list[TrainingExample], settings: TrainSettings, what: str) -> tuple[list[Encoded], dict]:
@@ -209,7 +241,8 @@ def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("tunelint", "torch", "transformers", "trl", "peft", "accelerate"):
+    for name in ("tunelint", "torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "liger_kernel",
+                 "flash_attn", "vllm"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -247,8 +280,8 @@ def train(data: str, output: str, settings: TrainSettings, *, config, validation
     except Exception as e:
         events.emit(Error(message=f"{type(e).__name__}: {e}"))
         if "out of memory" in str(e).lower():
-            raise TrainError("out of memory: lower --batch-size or --max-length, use --method lora, "
-                             "or --gradient-checkpointing") from e
+            raise TrainError("out of memory: lower --batch-size or --max-length, use --method lora (or qlora "
+                             "on CUDA), or --gradient-checkpointing") from e
         raise
     finally:
         events.emit(End(status=status, duration_s=round(time.time() - started, 2), exit_code=code))
@@ -299,6 +332,8 @@ class TrainRecipe:
     def run(self) -> int:
         self.setup()
         self.preflight()
+        self.preflight_memory()
+        self.load_weights()
         self.build_trainer()
         self.evaluate_before()
         self.base_train_losses()
@@ -318,12 +353,21 @@ class TrainRecipe:
         """The linter's verdict, the data, the device, the model and its tokenizer."""
         import torch
 
+        from . import cuda_features, memory
+
         check_tracker(self.settings.report_to)  # before anything slow: a missing package is a usage error
+        self.device = detect()
+        cuda_features.check(self.settings, self.device.kind)  # qlora, --liger: CUDA only, before anything loads
         self.lint = lint_gate([self.data] + ([self.validation] if self.validation else []), self.force, self.config)
         self.train_examples = load_examples(self.data)
         self.val_examples = load_examples(self.validation) if self.validation else []
-        self.device = detect()
         torch.manual_seed(self.settings.seed)
+        # imported now, so that on a CPU the libraries' own memory is not counted as the run's
+        import datasets  # noqa: F401
+        import peft  # noqa: F401
+        import trl.trainer.sft_trainer  # noqa: F401
+
+        self.rss_before = memory.rss_bytes()
         self.model, self.tok, self.base = load_model(self.settings, self.train_examples + self.val_examples,
                                                      self.layout.path, self.device)
 
@@ -334,6 +378,46 @@ class TrainRecipe:
         self.val_enc, self.val_info = (preflight(self.tok, self.val_examples, s, "validation data")
                                        if self.val_examples else ([], {}))
 
+    def preflight_memory(self) -> None:
+        """The peak memory of a step estimated from the model's config (trainer/memory.py) against
+        the device's free memory: a TrainError with what would fit, unless --force."""
+        from . import memory
+
+        s, device = self.settings, self.device
+        config = self.model.config if self.model is not None else memory.model_config(self.base)
+        self.shapes = memory.shapes(config)
+        longest = max(len(e.input_ids) for e in self.train_enc + self.val_enc)
+        info = self.train_info
+        # the CPU loss keeps the trained positions' logits only (trainer/loss.py); TRL computes them all
+        share = info["trainable_tokens"] / max(info["tokens"], 1) if device.kind == "cpu" else 1.0
+        self.memory_plan = dict(method=s.method, batch_size=s.batch_size,
+                                max_length=s.max_length if s.packing else min(s.max_length, longest),
+                                gradient_checkpointing=s.gradient_checkpointing, precision=device.precision,
+                                lora_r=s.lora_r, logit_positions=share)
+        self.memory_estimate = memory.estimate(self.shapes, **self.memory_plan)
+        self.memory_free = memory.free_bytes(device.kind)
+        where = f"the GPU ({device.name})" if device.kind == "cuda" else "this machine"
+        fits = memory.options_to_fit(self.shapes, self.memory_free or 0, cuda=device.kind == "cuda",
+                                     **self.memory_plan) if self.memory_free else []
+        said = memory.check(self.memory_estimate, self.memory_free, force=self.force, where=where, suggestions=fits)
+        log(f"tunelint: memory: {said}" if said else
+            f"tunelint: memory: about {self.memory_estimate.describe()} at the peak of a step"
+            + (f", {memory.gib(self.memory_free)} free" if self.memory_free else ""))
+
+    def load_weights(self) -> None:
+        """The model's weights (after the memory preflight said they fit)."""
+        if self.device.kind == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        self.model = load_weights(self.settings, self.base, self.device, self.model)
+
+    def _memory_report(self) -> dict:
+        from . import memory
+
+        return memory.report(self.memory_estimate, self.memory_free,
+                             memory.measured(self.device.kind, self.rss_before))
+
     def build_trainer(self) -> None:
         """TRL's SFTTrainer over the encoded examples (LoRA through peft), with the progress events."""
         from datasets import Dataset
@@ -342,7 +426,7 @@ class TrainRecipe:
 
         s, device = self.settings, self.device
         peft_config = None
-        if s.method == "lora":
+        if s.method in ("lora", "qlora"):
             from peft import LoraConfig
 
             peft_config = LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=0.0,
@@ -355,8 +439,14 @@ class TrainRecipe:
                                        EXAMPLE_COLUMN: [e.line] * len(e.input_ids)} for e in self.train_enc])
         self.eval_ds = columns(self.val_enc) if self.val_enc else None
         during_ds = self._plan_evaluation(columns)
+        from . import gpus
+
+        self.count = Count()
+        self.peak_flops = gpus.peak_flops(device.name) if device.kind == "cuda" else None
+        # the model's parameters (4-bit weights are stored two to a byte: the config's count, for QLoRA)
+        self.params = self.shapes.params
         callbacks = [_progress_callback(self.events, self.cancel, self.total_steps, self.metrics,
-                                        self.during_examples)]
+                                        self.during_examples, self._throughput)]
         if s.early_stopping:
             from transformers import EarlyStoppingCallback
 
@@ -370,6 +460,7 @@ class TrainRecipe:
         # unless the training dynamics are recorded (they need each token's loss)
         selective = device.kind == "cpu" or s.dynamics
         trainer_class = selective_trainer_class(SFTTrainer) if selective else SFTTrainer
+        trainer_class = counting_trainer_class(trainer_class, self.count)
         self.trainer = trainer_class(model=self.model, args=self._sft_config(), train_dataset=train_ds,
                                      eval_dataset=during_ds if during_ds is not None else self.eval_ds,
                                      processing_class=self.tok, peft_config=peft_config, callbacks=callbacks)
@@ -414,7 +505,10 @@ class TrainRecipe:
     def _sft_config(self):
         from trl import SFTConfig
 
+        from .cuda_features import padding_free as use_padding_free
+
         s, device = self.settings, self.device
+        padding_free = use_padding_free(s, device.kind)
         during = self.eval_steps is not None
         # early stopping keeps the best checkpoint: one saved at every evaluation
         save_steps = self.eval_steps if s.early_stopping else s.checkpoint_steps
@@ -422,7 +516,10 @@ class TrainRecipe:
             output_dir=str(self.layout.checkpoints), num_train_epochs=s.epochs, max_steps=s.max_steps,
             learning_rate=s.lr, per_device_train_batch_size=s.batch_size,
             per_device_eval_batch_size=s.batch_size, gradient_accumulation_steps=s.grad_accum,
-            max_length=s.max_length, packing=s.packing, bf16=device.bf16, fp16=device.fp16,
+            # padding-free without packing: the examples are cut to max_length already (encode), and TRL
+            # would refuse a max_length it cannot enforce
+            max_length=None if padding_free else s.max_length, packing=s.packing, padding_free=padding_free,
+            bf16=device.bf16, fp16=device.fp16,
             use_cpu=device.kind == "cpu", logging_steps=s.logging_steps, save_strategy="steps",
             save_steps=save_steps, save_total_limit=2,
             report_to=[] if s.report_to == "none" else [s.report_to], seed=s.seed,
@@ -432,9 +529,9 @@ class TrainRecipe:
             else None, greater_is_better=False if s.early_stopping else None,
             ddp_backend="gloo" if device.kind == "cpu" and self.world > 1 else None,
             dataloader_num_workers=0, disable_tqdm=True, lr_scheduler_type="cosine", warmup_steps=0.05,
-            eval_packing=False, use_liger_kernel=False,
+            eval_packing=False, use_liger_kernel=s.liger,
             # batches of similar lengths: padding is wasted compute, and chat examples vary a lot
-            train_sampling_strategy="group_by_length" if not s.packing else "random",
+            train_sampling_strategy="group_by_length" if not (s.packing or padding_free) else "random",
         )
 
     def evaluate_before(self) -> None:
@@ -449,7 +546,8 @@ class TrainRecipe:
         self.events.emit(Eval(phase="before", eval_loss=before["eval_loss"],
                               perplexity=self.metrics["perplexity_before"], examples=len(self.val_enc)))
         if is_main_process():
-            self.base_losses = scoring.example_losses(self.trainer.model, self.val_enc, self.dev)
+            self.base_losses = scoring.example_losses(self.trainer.model, self.val_enc, self.dev,
+                                                      self.settings.eval_batch_size)
 
     def base_train_losses(self) -> None:
         """The base model's loss per training example (rank 0), for the training dynamics: one
@@ -487,13 +585,38 @@ class TrainRecipe:
         if self.cancelled:
             trainer.save_model(str(self.layout.checkpoint(trainer.state.global_step)))
             self.events.emit(Artifact(kind="checkpoint", path=str(self.layout.checkpoints)))
-        trained_tokens = self.train_info["trainable_tokens"]
         epochs_done = trainer.state.epoch or 0
+        trained_tokens = self.count.trained * self.world  # the ranks train alike
         self.metrics.update({
             "train_loss": result.training_loss, "steps": trainer.state.global_step, "epochs": epochs_done,
-            "train_tokens": int(trained_tokens * epochs_done), "train_runtime_s": round(train_s, 3),
-            "train_tokens_per_second": round(trained_tokens * epochs_done / train_s, 2) if train_s > 0 else None,
+            "train_tokens": trained_tokens, "train_runtime_s": round(train_s, 3),
+            "train_tokens_per_second": round(trained_tokens / train_s, 2) if train_s > 0 else None,
+            "throughput": self._throughput(train_s, final=True),
         })
+
+    def _throughput(self, seconds: float, final: bool = False) -> dict:
+        """Trained tokens/s, input (non-padding) tokens/s, the padding share and, on CUDA, the MFU,
+        of this process's batches so far (× processes: they train alike)."""
+        from . import gpus
+
+        c, world = self.count, self.world
+        if seconds <= 0:
+            return {}
+        out = {"tokens_per_second": round(c.trained * world / seconds, 2),
+               "input_tokens_per_second": round(c.tokens * world / seconds, 2),
+               "padding_share": round(1 - c.tokens / c.positions, 4) if c.positions else 0.0}
+        if self.device.kind == "cuda":
+            peak = self.peak_flops * world if self.peak_flops else None
+            value = gpus.mfu(self.params, c.tokens * world, seconds, peak)
+            out["mfu"] = round(value, 4) if value is not None else None
+            if final:
+                out["peak_flops"] = peak
+                if peak is None:
+                    out["mfu_missing"] = f"{self.device.name} is not in trainer/gpus.py's table of peak FLOP/s"
+        if final:
+            out.update(params=self.params, padding_free=bool(getattr(self.trainer, "padding_free", False)),
+                       attention=getattr(self.model.config, "_attn_implementation", None))
+        return out
 
     def _early_stopping_outcome(self) -> None:
         """With --early-stopping: the step kept (transformers loaded its checkpoint at the end) and
@@ -568,12 +691,14 @@ class TrainRecipe:
         if self.eval_ds is None or self.cancelled:
             return
         model, dev = self.trainer.model, self.dev
-        after_losses = scoring.example_losses(model, self.val_enc, dev)
+        t0 = time.time()
+        after_losses = scoring.example_losses(model, self.val_enc, dev, self.settings.eval_batch_size)
         by_line = {e.line: e for e in self.val_examples}
         rows = ((by_line[enc.line], loss, base_loss)
                 for enc, loss, base_loss in zip(self.val_enc, after_losses, self.base_losses, strict=False))
         records = scoring.write_results(self.layout.eval_results, self.events, model, self.tok, dev, rows,
-                                        self.settings.eval_max_new_tokens)
+                                        self.settings.eval_max_new_tokens, self.settings.eval_batch_size)
+        self.metrics["eval_examples_s"] = round(time.time() - t0, 3)
         if records:
             self.metrics["exact_match"] = sum(r.exact_match for r in records) / len(records)
             self.metrics["token_f1"] = sum(r.token_f1 for r in records) / len(records)
@@ -586,8 +711,9 @@ class TrainRecipe:
         target = layout.weights(s.method)
         self.trainer.save_model(str(target))
         self.tok.save_pretrained(str(target))
-        self.events.emit(Artifact(kind="adapter" if s.method == "lora" else "model", path=str(target)))
+        self.events.emit(Artifact(kind="model" if s.method == "full" else "adapter", path=str(target)))
         self.metrics["duration_s"] = round(time.time() - self.started, 2)
+        self.metrics["memory"] = self._memory_report()
         self.metrics["status"] = "cancelled" if self.cancelled else "completed"
         write_atomically(layout.metrics, json.dumps(self.metrics, indent=2) + "\n")
         self.events.emit(Artifact(kind="metrics", path=str(layout.metrics)))
@@ -643,9 +769,10 @@ def _reachable(host: str, port: int, timeout: float = 2.0) -> bool:
 
 
 def _progress_callback(events: Events, cancel: Cancel, total_steps: int, metrics: Metrics | None = None,
-                       eval_examples: int = 0):
+                       eval_examples: int = 0, throughput=None):
     """A TrainerCallback: `log` and `step` events, an `eval` event (phase `during`) per evaluation
-    during training (also in `metrics["evals"]`), and a cancel stops at the step's end."""
+    during training (also in `metrics["evals"]`), and a cancel stops at the step's end.
+    `throughput(seconds)`: the step events' `tokens_per_second` and `mfu` (trainer/throughput.py)."""
     from transformers import TrainerCallback
 
     class Progress(TrainerCallback):
@@ -684,9 +811,10 @@ def _progress_callback(events: Events, cancel: Cancel, total_steps: int, metrics
             elapsed = time.time() - (self.t0 or time.time())
             progress = state.global_step / total if total else 0.0
             eta = elapsed / progress * (1 - progress) if progress else None
+            rates = throughput(elapsed) if throughput is not None else {}
             events.emit(Step(step=state.global_step, total_steps=total, epoch=round(state.epoch or 0, 4),
                              progress=round(progress, 4), eta_s=round(eta, 1) if eta is not None else None,
-                             loss=self.loss))
+                             loss=self.loss, tokens_per_second=rates.get("tokens_per_second"), mfu=rates.get("mfu")))
             if cancel.requested:
                 control.should_training_stop = True
                 control.should_save = True

@@ -32,6 +32,9 @@ export const TRAIN_KEYS = [
   'earlyStopping',
   'dynamics',
   'dynamicsBaseMax',
+  'paddingFree',
+  'liger',
+  'evalBatchSize',
   'reportTo',
 ] as const;
 /** Generation settings for `tunelint.compare`, under `tunelint.generate.*`, forwarded as

@@ -91,7 +91,7 @@ describe('package.json', () => {
       assert.ok((v.markdownDescription ?? '').length > 20, k);
     }
     assert.deepEqual(pkg.contributes.configuration.properties['tunelint.profile'].enum, ['openai', 'together', 'mistral', 'hf', null]);
-    assert.deepEqual(pkg.contributes.configuration.properties['tunelint.train.method'].enum, ['lora', 'full', null]);
+    assert.deepEqual(pkg.contributes.configuration.properties['tunelint.train.method'].enum, ['lora', 'full', 'qlora', null]);
     assert.deepEqual(pkg.contributes.configuration.properties['tunelint.trace.server'].enum, ['off', 'messages', 'verbose']);
     const gen = (k: string) => pkg.contributes.configuration.properties[`tunelint.generate.${k}`];
     assert.deepEqual([gen('maxNewTokens').type, gen('maxNewTokens').minimum, gen('maxNewTokens').default], ['integer', 1, 128]);

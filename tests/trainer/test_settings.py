@@ -42,7 +42,7 @@ def test_every_setting_has_an_option_and_every_option_is_a_setting_or_listed():
         assert opt.help and opt.help.startswith(dataclasses.fields(TrainSettings)[FIELDS.index(name)].metadata[HELP])
     assert options["packing"].secondary_opts == ["--no-packing"]
     assert options["gradient_checkpointing"].secondary_opts == ["--no-gradient-checkpointing"]
-    assert list(options["method"].type.choices) == ["lora", "full"]
+    assert list(options["method"].type.choices) == ["lora", "full", "qlora"]
     cmd = main.commands["train"]
     given = cmd.make_context("train", ["data.jsonl", "-o", "run"]).params
     assert all(given[name] is None for name in FIELDS)  # not given: the config or the settings file decides
@@ -84,7 +84,7 @@ def test_a_settings_file_holds_every_setting_and_gives_them_back(tmp_path):
     ({"packing": "yes"}, {}, "`packing` must be true or false"),
     ({"epochs": 1, "bogus": 1}, {}, "unknown key 'bogus'"),
     ({}, {"batch_size": 0}, "command line: `--batch-size` must be a positive integer, not 0"),
-    ({"method": "qlora"}, {}, "[tool.tunelint.train]: `method` must be lora or full, not 'qlora'"),
+    ({"method": "dora"}, {}, "[tool.tunelint.train]: `method` must be lora, full or qlora, not 'dora'"),
     ({}, {"epochs": 0.0}, "give a positive --epochs or --max-steps"),
 ])
 def test_a_bad_value_is_refused_naming_the_key_as_its_source_spells_it(config, cli, message):
@@ -118,7 +118,7 @@ def test_the_editor_speaks_camel_case_and_every_key_reaches_the_settings():
     ({"loraR": 0}, {}, "tunelint.train settings: `loraR` must be a positive integer, not 0"),
     ({"lora_r": 4}, {}, "unknown key 'lora_r'"),
     ({}, {"maxLength": "long"}, "tunelint.train command: `maxLength` must be a positive integer"),
-    ({"method": "qlora"}, {}, "tunelint.train settings: `method` must be lora or full"),
+    ({"method": "dora"}, {}, "tunelint.train settings: `method` must be lora, full or qlora"),
     ({"epochs": 0, "maxSteps": -1}, {}, "give a positive `epochs` or `maxSteps`"),
     ("fast", {}, "must be a table"),
 ])
