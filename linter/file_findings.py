@@ -95,9 +95,14 @@ class FileFindings:
         self.fatal = self.fatal or problem.fatal
 
     def add_line(self, ln: SourceLine, result) -> None:
+        self.add_line_findings(ln, line_findings(self.path, ln, result, self.settings))
+
+    def add_line_findings(self, ln: SourceLine, found: list[Finding]) -> None:
+        """A line with its findings already made by `line_findings` (the server keeps them
+        from one edit to the next for the lines that did not change)."""
         if ln.bare_cr:
             self.bare_cr = ln.number
-        self.findings += line_findings(self.path, ln, result, self.settings)
+        self.findings += found
 
     def finish(self, index_findings: Iterable = (), *, crlf: tuple[int, int] = (0, 0), lines: int = 0,
                examples: int = 0) -> list[Finding]:
