@@ -33,7 +33,7 @@ from .indexing import Indexing
 from .memory import tidy_up, tune_allocator
 from .options import EditorOptions, editor_options
 from .project import LARGE_BATCH, Project, Source, compute
-from .publish import DiagnosticCache, publish
+from .publish import DiagnosticCache, publish, widen_pipe
 from .pull import ResultIds, previous_ids
 from .runs import RunRefused
 from .serving import Serving
@@ -784,6 +784,7 @@ def main(tcp: str | None = None) -> None:
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
+            widen_pipe(sys.stdout.fileno())
             server.start_io()
     finally:
         server.stop_children()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Callable
 
 import orjson
@@ -39,6 +40,9 @@ class DiagnosticCache:
     def __init__(self, unstructure: Callable[[object], object]):
         self._unstructure = unstructure
         self._by_uri: dict[str, dict[tuple, types.Diagnostic]] = {}
+        # id(finding) → (finding, its lines' texts, diagnostic): the server keeps a line's Finding
+        # objects while the line is unchanged, so most lookups need no hashing of a finding
+        self._by_id: dict[str, dict[int, tuple]] = {}
         self._json: dict[str, dict[int, tuple[types.Diagnostic, bytes]]] = {}  # id(diagnostic) → JSON
 
     def diagnostics(self, uri: str, doc: Document | None, findings: list[Finding]) -> list[types.Diagnostic]:
@@ -46,20 +50,28 @@ class DiagnosticCache:
         if doc is None:
             return [diagnostic(f, None) for f in findings]
         old, new = self._by_uri.get(uri, {}), {}
+        old_ids, new_ids = self._by_id.get(uri, {}), {}
         lines, n = doc.lines, len(doc.lines)
         out = []
         for f in findings:
             # a range depends on its lines' text (UTF-16 columns) and, on the last line, on
             # whether a line follows (to_lsp.next_line_start)
-            key = (f, lines[f.line - 1] if 0 < f.line <= n else None,
-                   lines[f.end_line - 1] if f.end_line != f.line and 0 < f.end_line <= n else None,
-                   f.end_line >= n - 1)
-            d = new.get(key) or old.get(key)
-            if d is None:
-                d = diagnostic(f, doc)
-            new[key] = d
+            first = lines[f.line - 1] if 0 < f.line <= n else None
+            end = lines[f.end_line - 1] if f.end_line != f.line and 0 < f.end_line <= n else None
+            last = f.end_line >= n - 1
+            have = old_ids.get(id(f))
+            if have is not None and have[0] is f and have[1] is first and have[2] is end and have[3] == last:
+                d = have[4]  # (not hashed: the next call finds it by id again)
+            else:
+                key = (f, first, end, last)
+                d = new.get(key) or old.get(key)
+                if d is None:
+                    d = diagnostic(f, doc)
+                new[key] = d
+            new_ids[id(f)] = (f, first, end, last, d)
             out.append(d)
         self._by_uri[uri] = new
+        self._by_id[uri] = new_ids
         return out
 
     def encoded(self, uri: str, diagnostics: list[types.Diagnostic]) -> list[bytes]:
@@ -77,6 +89,7 @@ class DiagnosticCache:
 
     def forget(self, uri: str) -> None:
         self._by_uri.pop(uri, None)
+        self._by_id.pop(uri, None)
         self._json.pop(uri, None)
 
 
@@ -98,3 +111,21 @@ def publish(protocol, cache: DiagnosticCache, uri: str, version: int | None,
         import asyncio
 
         asyncio.ensure_future(res)
+
+
+F_SETPIPE_SZ = 1031  # Linux's fcntl command
+PIPE_BYTES = 1 << 20
+
+
+def widen_pipe(fd: int) -> None:
+    """Make the pipe to the editor hold 1 MiB (Linux; elsewhere nothing): a publishDiagnostics
+    of a few hundred diagnostics (~90 KB) is then written without waiting for the editor to
+    read the first 64 KiB (the default pipe size)."""
+    import fcntl
+    import stat as st
+
+    try:
+        if st.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
+    except (OSError, ValueError, AttributeError):
+        pass  # not Linux, not a pipe, or above /proc/sys/fs/pipe-max-size: the default stays
