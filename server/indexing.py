@@ -212,7 +212,7 @@ class Indexing:
                 if ls.project.sources.get(src.path) is not src:
                     continue  # read again, or opened, meanwhile
                 before = len(src.pending)
-                ls.project.store(src, settings, texts, results)
+                ls.project.store(src, settings, texts, results, CHUNK_LINES)
                 lines += before - len(src.pending)
                 if not src.pending:
                     self.owned.discard(src.path)

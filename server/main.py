@@ -317,11 +317,12 @@ class TunelintServer(LanguageServer):
         try:
             if delay:
                 await asyncio.sleep(delay)
-            while True:
-                self.again.discard(uri)
-                await self.refresh(uri)
-                if uri not in self.again or uri not in self.docs:
-                    break
+            with self.indexing.foreground():  # a document's round goes before the next part of indexing
+                while True:
+                    self.again.discard(uri)
+                    await self.refresh(uri)
+                    if uri not in self.again or uri not in self.docs:
+                        break
         except asyncio.CancelledError:
             pass
         except Exception as e:  # never let one bad document stop the server

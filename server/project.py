@@ -255,14 +255,16 @@ class Project:
         texts = self._texts(src, limit)
         return settings, list(dict.fromkeys(t for t in texts.values() if (settings, t) not in self.memo))
 
-    def store(self, src: Source, settings: Settings, texts: list[str], results: list[LineResult]) -> None:
-        """Take computed results, then bring the source's pending lines and the indexes up to date."""
+    def store(self, src: Source, settings: Settings, texts: list[str], results: list[LineResult],
+              limit: int | None = None) -> None:
+        """Take computed results, then bring the source's pending lines and the indexes up to date
+        (`limit`: the one given to `work`, so that only those lines are visited)."""
         if len(self.memo) > MEMO_LIMIT:
             self.memo.clear()
         self.memo.update(((settings, t), r) for t, r in zip(texts, results, strict=True))
         if self.settings_for(src.path) != settings:
             return  # settings changed meanwhile: the lines stay pending for the next round
-        for i, text in self._texts(src).items():
+        for i, text in self._texts(src, limit).items():
             r = self.memo.get((settings, text))
             if r is None:
                 continue  # edited after the work was taken: the next round analyses it
