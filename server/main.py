@@ -35,6 +35,7 @@ from .options import EditorOptions, editor_options
 from .project import LARGE_BATCH, Project, Source, compute
 from .publish import DiagnosticCache, publish, widen_pipe
 from .pull import ResultIds, previous_ids
+from .reading import use_orjson
 from .runs import RunRefused
 from .serving import Serving
 from .to_lsp import diagnostic, path_to_uri
@@ -780,6 +781,7 @@ def main(tcp: str | None = None) -> None:
 
     signal.signal(signal.SIGTERM, terminated)
     tune_allocator()
+    use_orjson()
     try:
         if tcp:
             host, _, port = tcp.rpartition(":")
