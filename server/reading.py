@@ -6,17 +6,22 @@ parses it: opening a 16 MB file with one emoji in it held the body, that decoded
 character) and the parsed text at once, ~130 MB above the server's resting size, its memory
 peak (bench/README.md). orjson parses the bytes directly (~80 MB). The object hook is applied
 as pygls' loop applies it where it matters: to the message itself (structure_message leaves any
-dict without "jsonrpc" as it is)."""
+dict without "jsonrpc" as it is). What orjson refuses (a lone surrogate escape, which JSON
+allows and an editor's buffer may hold) is read by json.loads, as before."""
 
 from __future__ import annotations
 
+import json
 import types
 
 import orjson
 
 
 def _loads(body, object_hook=None):
-    data = orjson.loads(body)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:  # e.g. a lone surrogate escape (\\ud83d), which orjson refuses
+        return json.loads(body, object_hook=object_hook)  # and JSON allows: the standard library's reading
     if object_hook is not None and isinstance(data, dict):
         return object_hook(data)
     return data
