@@ -411,7 +411,7 @@ class TunelintServer(LanguageServer):
             if done is not None and done[0] == src.doc.version and not src.pending:
                 break
             self.schedule(uri, 0)
-            await asyncio.shield(self.tasks[uri])
+            await asyncio.wait([self.tasks[uri]])  # (a round cancelled by a close is not this request's error)
         return src, (done[1] if done else [])
 
     def relint_all(self) -> None:
