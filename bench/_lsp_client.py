@@ -59,7 +59,6 @@ NULL_REQUESTS = (
 IGNORED_NOTIFICATIONS = (
     types.WINDOW_LOG_MESSAGE,
     types.WINDOW_SHOW_MESSAGE,
-    types.PROGRESS,
     types.TELEMETRY_EVENT,
     types.LOG_TRACE,
 )
@@ -121,10 +120,15 @@ class BenchClient(LanguageClient):
         self._waiting: dict[tuple[str, int | None], asyncio.Future] = {}
         self.exited = False
         self.proc: asyncio.subprocess.Process | None = None
+        # every publish (arrival, uri, version, codes) and $/progress (arrival, kind, message),
+        # for the progressive-open measurement (_lsp_progressive.py)
+        self.publishes: list[tuple[float, str, int | None, list]] = []
+        self.progress: list[tuple[float, str, str | None]] = []
 
         @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def publish(params: types.PublishDiagnosticsParams) -> None:
             t = self.reader.last
+            self.publishes.append((t, params.uri, params.version, [d.code for d in params.diagnostics]))
             key = (params.uri, params.version)
             if key in self.diags:  # a server publishes once per version; keep the first
                 return
@@ -137,6 +141,11 @@ class BenchClient(LanguageClient):
         @self.feature(types.WORKSPACE_CONFIGURATION)
         def configuration(params: types.ConfigurationParams) -> list[None]:
             return [None for _ in params.items]
+
+        @self.feature(types.PROGRESS)
+        def progress(params: types.ProgressParams) -> None:
+            value = params.value if isinstance(params.value, dict) else {}
+            self.progress.append((self.reader.last, value.get("kind"), value.get("message")))
 
         for method in NULL_REQUESTS:
             self.feature(method)(lambda params: None)
@@ -187,12 +196,12 @@ class BenchClient(LanguageClient):
     def sent_at(self) -> float:
         return self.protocol.sent_at
 
-    async def initialize(self, ws: Path, timeout: float) -> None:
+    async def initialize(self, ws: Path, timeout: float, capabilities=CAPABILITIES) -> None:
         params = types.InitializeParams(
             process_id=os.getpid(),
             root_uri=ws.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=ws.as_uri(), name=ws.name)],
-            capabilities=CAPABILITIES,
+            capabilities=capabilities,
         )
         try:
             await asyncio.wait_for(self.initialize_async(params), timeout)

@@ -15,7 +15,10 @@ tunelint.toml says `profile = "hf"` (every rule on, o200k token counts), it meas
 2. open: didOpen (full text) -> first diagnostics, the server with an empty cache, against the
    CLI's cold `tunelint check FILE` with an empty cache;
 3. memory: the server's peak RSS (VmHWM) and that of its worker processes, read just before
-   shutdown, and the sampled peak of the whole process tree.
+   shutdown, and the sampled peak of the whole process tree;
+4. progressive open (_lsp_progressive.py): a 200-line validation.jsonl opened at once in a
+   workspace whose train.jsonl is that file, on disk: didOpen -> its own findings, and -> its
+   leakage findings, with an empty cache and then a warm one.
 
 Both servers run at once, the file opened in one then the other, and the edits are interleaved:
 edit k goes to each server in turn, so that other work on the machine hits both alike. Timings
@@ -28,6 +31,7 @@ This file is the command line; the parts are:
   _lsp_session.py  the scenario: start, open, the interleaved edits, shutdown; the CLI's cold run
   _proc.py         memory, CPU and load read from /proc
   _lsp_report.py   the table and its notes
+  _lsp_progressive.py  the progressive open
   _lsp_profile.py  the profiled server (--profile)
   _tunelint.py     which tunelint is measured (--tunelint-python)
   baselines/naive_lsp.py   the naive server
@@ -47,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import _lsp_profile  # noqa: E402
+import _lsp_progressive  # noqa: E402
 from _lsp_data import generate, make_edits  # noqa: E402
 from _lsp_report import report  # noqa: E402
 from _lsp_session import ServerRun, pct, run_cli, run_sessions, say  # noqa: E402
@@ -90,6 +95,14 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--edit-timeout", type=float, default=60)
     ap.add_argument("--no-naive", action="store_true", help="leave out the naive baseline server")
     ap.add_argument("--no-cli", action="store_true", help="leave out the CLI's cold run")
+    ap.add_argument(
+        "--no-progressive", action="store_true", help="leave out the progressive-open sessions"
+    )
+    ap.add_argument(
+        "--only-progressive",
+        action="store_true",
+        help="only the progressive-open sessions (no edits, no CLI run)",
+    )
     ap.add_argument(
         "--profile",
         type=Path,
@@ -196,6 +209,16 @@ def main() -> int:
     (warm / "small.jsonl").write_text("".join(line + "\n" for line in lines[:200]))
     run_cli([py, "-m", "tunelint", "check", str(warm / "small.jsonl")], env("warmup"), warm)
 
+    tl_cmd = [py, "-m", "tunelint", "server"]
+    if args.only_progressive:
+        pws, vpath = _lsp_progressive.workspace(scratch, args.data_dir, meta["path"], args.seed)
+        runs = _lsp_progressive.measure(tl_cmd, env("progressive"), pws, vpath, scratch)
+        out = "\n".join(header) + _lsp_progressive.table(runs, "tunelint server")
+        print(out)
+        if not args.keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return 1 if any(r.error for r in runs) else 0
+
     cli = None
     if not args.no_cli:
         cli = run_cli([py, "-m", "tunelint", "check", str(path)], env("cli"), ws)
@@ -207,7 +230,6 @@ def main() -> int:
             cli = None
 
     failures = []
-    tl_cmd = [py, "-m", "tunelint", "server"]
     runs = [ServerRun("tunelint server", tl_cmd, env("server"), ws, path, args, scratch)]
     if not args.no_naive:  # the baseline runs with the benchmark's own Python, whatever is measured
         naive_cmd = [sys.executable, str(HERE / "baselines" / "naive_lsp.py")]
@@ -219,6 +241,15 @@ def main() -> int:
             failures.append(f"{sess.name}: {sess.error}")
 
     out = report(tl, naive, cli, header, debounce_ms(py))
+    if not args.no_progressive:
+        say("progressive open:")
+        pws, vpath = _lsp_progressive.workspace(scratch, args.data_dir, meta["path"], args.seed)
+        opens = _lsp_progressive.measure(tl_cmd, env("progressive"), pws, vpath, scratch)
+        for r in opens:
+            say(f"  {r.label}: own findings {r.own_s} s, with leakage {r.complete_s} s")
+            if r.error:
+                failures.append(f"progressive open, {r.label}: {r.error}")
+        out += _lsp_progressive.table(opens, "tunelint server")
     if args.profile:
         out += profiled_session(args, py, tunelint, env, ws, path, scratch, text, edits, failures)
 

@@ -182,6 +182,10 @@ class DuplicateIndex:
         # one line: a set each would cost ~200 bytes a line)
         self.by_whole: dict[int, tuple | set[tuple]] = {}
         self.by_prompt: dict[int, tuple | set[tuple]] = {}
+        # the keys of by_whole / by_prompt that several lines share: what findings visit, so that
+        # an edit costs the repeats, not every line of the dataset
+        self.shared_whole: set[int] = set()
+        self.shared_prompt: set[int] = set()
         self.near_whole = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self.near_prompt = LSHIndex(threshold=threshold, num_perm=NUM_PERM)
         self._pending: dict[tuple, Signature] = {}
@@ -233,9 +237,9 @@ class DuplicateIndex:
             sig = Signature(sig.whole_key, sig.prompt_key, sig.answer_key, sig.whole_sig, b"", sig.media_key)
         self.entries[key] = Entry(path, line, split or path, rank, sig)
         self._ranked[rank] += 1
-        _add(self.by_whole, sig.whole_key, key)
+        _add(self.by_whole, sig.whole_key, key, self.shared_whole)
         if sig.prompt_key:
-            _add(self.by_prompt, sig.prompt_key, key)
+            _add(self.by_prompt, sig.prompt_key, key, self.shared_prompt)
         if sig.whole_sig:
             self._pending[key] = sig  # added to the LSH indexes in bulk, when findings are asked for
 
@@ -245,8 +249,8 @@ class DuplicateIndex:
         if e is None:
             return
         self._ranked[e.rank] -= 1
-        _discard(self.by_whole, e.sig.whole_key, key)
-        _discard(self.by_prompt, e.sig.prompt_key, key)
+        _discard(self.by_whole, e.sig.whole_key, key, self.shared_whole)
+        _discard(self.by_prompt, e.sig.prompt_key, key, self.shared_prompt)
         if self._pending.pop(key, None) is None:
             self.near_whole.remove(key)
             self.near_prompt.remove(key)
@@ -326,7 +330,7 @@ class DuplicateIndex:
             return f"{o.path}:{self.line_of(o.path, o.line)}"
 
         # exact: whole conversation
-        for key, e, earlier, source in self._repeats(self.by_whole):
+        for key, e, earlier, source in self._repeats(self.by_whole, self.shared_whole):
             if source is not None:
                 emit(key, "TL904", f"leaks {self.entries[source].group} data: repeats {where(source)} exactly",
                      source, "the example it repeats")
@@ -351,7 +355,7 @@ class DuplicateIndex:
                 reported.add(later)
 
         # prompts: conflicting answers (same split) and prompt-only leakage (across splits)
-        for key, e, earlier, source in self._repeats(self.by_prompt):
+        for key, e, earlier, source in self._repeats(self.by_prompt, self.shared_prompt):
             if source is not None:
                 if key not in leaked:
                     emit(key, "TL905", f"the prompt repeats the prompt of {where(source)} "
@@ -398,12 +402,12 @@ class DuplicateIndex:
             _, neg_sim, _, first = best[later]
             yield later, first, -neg_sim
 
-    def _repeats(self, by_key: dict[int, tuple | set[tuple]]):
+    def _repeats(self, by_key: dict[int, tuple | set[tuple]], shared: set[int]):
         """Each line that shares an exact key with earlier lines (in the index's order): the
-        line's key, its entry, those earlier lines, and the one it leaks from (None if none)."""
-        for keys in by_key.values():
-            if not isinstance(keys, set):
-                continue  # one line alone
+        line's key, its entry, those earlier lines, and the one it leaks from (None if none).
+        `shared`: the keys of `by_key` that several lines have."""
+        for k in shared:
+            keys = by_key[k]
             ordered = sorted(keys, key=self._pos)
             for i, key in enumerate(ordered[1:], 1):
                 e = self.entries[key]
@@ -422,7 +426,7 @@ class DuplicateIndex:
         return None
 
 
-def _add(d: dict, k: int, key: tuple) -> None:
+def _add(d: dict, k: int, key: tuple, shared: set[int]) -> None:
     have = d.get(k)
     if have is None:
         d[k] = key
@@ -430,13 +434,15 @@ def _add(d: dict, k: int, key: tuple) -> None:
         have.add(key)
     elif have != key:
         d[k] = {have, key}
+        shared.add(k)
 
 
-def _discard(d: dict, k: int, key: tuple) -> None:
+def _discard(d: dict, k: int, key: tuple, shared: set[int]) -> None:
     have = d.get(k)
     if isinstance(have, set):
         have.discard(key)
         if len(have) == 1:
             d[k] = next(iter(have))
+            shared.discard(k)
     elif have == key:
         del d[k]

@@ -100,9 +100,13 @@ class FileFindings:
         self.fatal = self.fatal or problem.fatal
 
     def add_line(self, ln: SourceLine, result) -> None:
+        self.add_line_findings(ln, line_findings(self.path, ln, result, self.settings))
+
+    def add_line_findings(self, ln: SourceLine, found: list[Finding]) -> None:
+        """A line with its findings already made by `line_findings` (the server keeps them
+        from one edit to the next for the lines that did not change)."""
         if ln.bare_cr:
             self.bare_cr = ln.number
-        found = line_findings(self.path, ln, result, self.settings)
         if found and self.rows:
             found = _in_row(found, ln.text)
         self.findings += found

@@ -38,20 +38,36 @@ class FormatIndex:
     def __init__(self, line_of=None) -> None:
         self.line_of = line_of or _same_line
         self.formats: dict[str, dict[int, str]] = {}
+        self.counts: dict[str, Counter] = {}  # path → format → lines, kept current (findings costs no count)
 
     def add(self, path: str, line: int, text: str, result: LineResult) -> None:
         if result.format:
-            self.formats.setdefault(path, {})[line] = result.format
+            by_line = self.formats.setdefault(path, {})
+            old = by_line.get(line)
+            if old == result.format:
+                return
+            if old is not None:
+                self._uncount(path, old)
+            by_line[line] = result.format
+            self.counts.setdefault(path, Counter())[result.format] += 1
         else:  # a line edited in place keeps its id (the server): its old format must go
             self.remove(path, line)
 
     def remove(self, path: str, line: int) -> None:
-        self.formats.get(path, {}).pop(line, None)
+        old = self.formats.get(path, {}).pop(line, None)
+        if old is not None:
+            self._uncount(path, old)
+
+    def _uncount(self, path: str, fmt: str) -> None:
+        counts = self.counts[path]
+        counts[fmt] -= 1
+        if not counts[fmt]:
+            del counts[fmt]
 
     def findings(self) -> list[IndexFinding]:
         out = []
         for path, by_line in self.formats.items():
-            counts = Counter(by_line.values())
+            counts = self.counts.get(path, Counter())
             if len(counts) < 2:
                 continue
             n = max(counts.values())

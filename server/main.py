@@ -29,9 +29,13 @@ from tunelint.linter.settings import Settings
 
 from . import commands, compare, dynamics, edit_text, features, preview, run_features
 from .documents import Document
+from .indexing import Indexing
 from .memory import tidy_up, tune_allocator
 from .options import EditorOptions, editor_options
 from .project import LARGE_BATCH, Project, Source, compute
+from .publish import DiagnosticCache, publish, widen_pipe
+from .pull import ResultIds, previous_ids
+from .reading import use_orjson
 from .runs import RunRefused
 from .serving import Serving
 from .to_lsp import diagnostic, path_to_uri
@@ -39,7 +43,9 @@ from .training import Training
 
 log = logging.getLogger("tunelint.server")
 
-DEBOUNCE_S = 0.01  # coalesces a burst of keystrokes; longer only delays every result
+# No debounce: an edit is analysed at once, and the edits that arrive while a round runs are
+# coalesced into the next round (`schedule`); a delay would only add to every result.
+DEBOUNCE_S = 0.0
 CONFIG_FILES = ("tunelint.toml", "pyproject.toml")
 
 
@@ -171,6 +177,7 @@ class TunelintServer(LanguageServer):
         self.published: dict[str, tuple[int, list[Finding]]] = {}  # uri → (version, findings)
         self.pull = False
         self.tasks: dict[str, asyncio.Task] = {}
+        self.again: set[str] = set()  # uris edited while their round runs: one more round
         self.init_options: dict = {}
         self.ready: asyncio.Event | None = None  # set once settings and the workspace's files are loaded
         # CPU work runs on one thread of our own, never on pygls' reader pool; its Linter (and
@@ -186,6 +193,9 @@ class TunelintServer(LanguageServer):
         self.untidy = False
         self.failures: dict[str, str] = {}  # path → why its analysis failed (shown on its line 1)
         self.reported: set[str] = set()  # what is already in the log, once: internal errors, config problems
+        self.indexing = Indexing(self)  # the workspace's large split files, in the background
+        self.lsp_cache = DiagnosticCache(lambda d: self.protocol._converter.unstructure(d))
+        self.result_ids = ResultIds()  # pull diagnostics: "unchanged" when they are
 
     def stop_children(self) -> None:
         """No trainer, model server or generation worker outlives the server."""
@@ -204,10 +214,11 @@ class TunelintServer(LanguageServer):
             return [_line_one(f"tunelint lost track of this document's text: {src.doc.lost}; "
                               "close and reopen it to check it again")]
         failed = self.failures.get(src.path)
-        return ([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + [
-            diagnostic(f, src.doc) for f in findings] + run_features.diagnostics(
-            self.training.results_for(src), src, self.editor.worst) + dynamics.diagnostics(
-            self.training.dynamics_for(src), src, self.editor.hardest)
+        marker = self.indexing.marker(src.doc.uri, src)
+        return ([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + (
+            [marker] if marker else []) + self.lsp_cache.diagnostics(src.doc.uri, src.doc, findings) + \
+            run_features.diagnostics(self.training.results_for(src), src, self.editor.worst) + \
+            dynamics.diagnostics(self.training.dynamics_for(src), src, self.editor.hardest)
 
     def refused_notification(self, message) -> None:
         """A notification whose params do not fit the LSP types: nothing can answer it, so it is
@@ -290,21 +301,30 @@ class TunelintServer(LanguageServer):
         return asyncio.get_running_loop().run_in_executor(self.executor, self._warm_up, settings)
 
     async def run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        with self.indexing.foreground():  # the editor's work goes before the next part of indexing
+            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     # -- linting ------------------------------------------------------------------------------
 
     def schedule(self, uri: str, delay: float = DEBOUNCE_S) -> None:
+        """A round for the document: now, or, while one runs, once it is over (edits that
+        arrive meanwhile share that next round)."""
         task = self.tasks.get(uri)
         if task is not None and not task.done():
-            task.cancel()
+            self.again.add(uri)
+            return
         self.tasks[uri] = asyncio.get_running_loop().create_task(self._lint_later(uri, delay))
 
     async def _lint_later(self, uri: str, delay: float) -> None:
         try:
             if delay:
                 await asyncio.sleep(delay)
-            await self.refresh(uri)
+            with self.indexing.foreground():  # a document's round goes before the next part of indexing
+                while True:
+                    self.again.discard(uri)
+                    await self.refresh(uri)
+                    if uri not in self.again or uri not in self.docs:
+                        break
         except asyncio.CancelledError:
             pass
         except Exception as e:  # never let one bad document stop the server
@@ -334,8 +354,8 @@ class TunelintServer(LanguageServer):
         return True
 
     def findings_of(self, src: Source) -> list[Finding]:
-        try:
-            findings = self.project.findings(src)
+        try:  # the cross-file ones once the files they concern are indexed
+            findings = self.project.findings(src, cross_file=not self.indexing.waiting_on(src))
         except Exception as e:
             self.internal_error(src.path, e)
             return []
@@ -358,15 +378,15 @@ class TunelintServer(LanguageServer):
         version = src.doc.version
         ok = await self.analyse(src)
         for other in list(self.project.sources.values()):
-            if other is not src and other.pending:
+            if other is not src and other.pending and not self.indexing.in_background(other):
                 await self.analyse(other)
+        self.indexing.kick()  # a large file on disk whose lines are pending: analysed in the background
         if self.docs.get(uri) is not src or src.doc.version != version or (ok and src.pending):
             return None  # stale: a newer edit has its own round coming
         findings = self.findings_of(src) if ok else []
         self.published[uri] = (version, findings)
         if not self.pull:
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=uri, version=version, diagnostics=self.diagnostics_for(src, findings)))
+            publish(self.protocol, self.lsp_cache, uri, version, self.diagnostics_for(src, findings))
         if self.untidy:  # after a large batch: the worker pool's leftovers, once the results are out
             self.untidy = False
             asyncio.get_running_loop().run_in_executor(self.executor, tidy_up)
@@ -381,17 +401,18 @@ class TunelintServer(LanguageServer):
                 self.log("workspace still loading; answering with what is known", types.MessageType.Warning)
 
     async def current(self, uri: str) -> tuple[Source, list[Finding]] | None:
+        """The document and its findings for its current version: its round, awaited (or run)."""
         await self.wait_ready()
-        src = self.docs.get(uri)
-        if src is None:
-            return None
-        done = self.published.get(uri)
-        if done is None or done[0] != src.doc.version or src.pending:
-            task = self.tasks.get(uri)
-            if task is not None and not task.done():
-                task.cancel()
-            await self.refresh(uri)
+        done = None
+        for _ in range(50):
+            src = self.docs.get(uri)
+            if src is None:
+                return None
             done = self.published.get(uri)
+            if done is not None and done[0] == src.doc.version and not src.pending:
+                break
+            self.schedule(uri, 0)
+            await asyncio.wait([self.tasks[uri]])  # (a round cancelled by a close is not this request's error)
         return src, (done[1] if done else [])
 
     def relint_all(self) -> None:
@@ -407,28 +428,29 @@ class TunelintServer(LanguageServer):
             except Exception:
                 pass
 
-    async def republish_affected(self) -> None:
+    async def republish_affected(self, also: set[str] = frozenset()) -> None:
         """After files on disk changed: analyse what is pending, then publish again only the
-        open documents whose findings changed (cross-file findings), not every one."""
+        open documents whose findings changed (cross-file findings), not every one, and those
+        in `also` (the ones that showed the indexing's pending marker)."""
         await self.wait_ready()
         for src in list(self.project.sources.values()):
-            if src.pending:
+            if src.pending and not self.indexing.in_background(src):
                 await self.analyse(src)
+        self.indexing.kick()
         for uri, src in list(self.docs.items()):
             done = self.published.get(uri)
             task = self.tasks.get(uri)
             if done is None or done[0] != src.doc.version or src.pending or (task is not None and not task.done()):
                 continue  # a round of its own is coming (or running): it publishes the news
-            if self.findings_of(src) != done[1]:
+            if uri in also or self.findings_of(src) != done[1]:
                 log.info("re-publishing %s: files on disk changed its findings", uri)
                 self.schedule(uri, 0)
         self._refresh_pull_clients()
 
     async def load_workspace(self) -> None:
         """Read the split files that are not open, so leakage across files shows live."""
-        for path in await self.run(self.project.workspace_files):
-            if path not in self.project.sources:
-                self.project.load_from_disk(path)
+        self.indexing.load([p for p in await self.run(self.project.workspace_files)
+                            if p not in self.project.sources])  # the large ones in the background
         self.relint_all()
 
     async def reload_settings(self) -> None:
@@ -563,8 +585,11 @@ def did_close(ls: TunelintServer, params: types.DidCloseTextDocumentParams) -> N
     if task is not None:
         task.cancel()
     ls.published.pop(uri, None)
-    if src is not None:
-        ls.project.close(src.path)
+    ls.lsp_cache.forget(uri)
+    ls.result_ids.forget(uri)
+    ls.indexing.marked.discard(uri)
+    if src is not None and ls.project.close(src.path, reload=False):
+        ls.indexing.load([src.path])  # read from disk again (a large one in the background)
     if not ls.pull:
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
     ls.relint_all()
@@ -574,31 +599,33 @@ def did_close(ls: TunelintServer, params: types.DidCloseTextDocumentParams) -> N
                 types.DiagnosticOptions(identifier="tunelint", inter_file_dependencies=True,
                                         workspace_diagnostics=True))
 async def document_diagnostic(ls: TunelintServer, params: types.DocumentDiagnosticParams):
-    got = await ls.current(params.text_document.uri)
+    uri = params.text_document.uri
+    got = await ls.current(uri)
     if got is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
     src, findings = got
-    return types.RelatedFullDocumentDiagnosticReport(items=ls.diagnostics_for(src, findings),
-                                                     result_id=f"{src.doc.version}")
+    return ls.result_ids.document(uri, ls.diagnostics_for(src, findings), params.previous_result_id)
 
 
 @server.feature(types.WORKSPACE_DIAGNOSTIC)
 async def workspace_diagnostic(ls: TunelintServer, params: types.WorkspaceDiagnosticParams):
-    items = []
+    items, previous = [], previous_ids(params)
     for uri in list(ls.docs):
         got = await ls.current(uri)
         if got is not None:
             src, findings = got
-            items.append(types.WorkspaceFullDocumentDiagnosticReport(
-                uri=uri, version=src.doc.version, items=ls.diagnostics_for(src, findings)))
+            items.append(ls.result_ids.workspace_item(uri, src.doc.version, ls.diagnostics_for(src, findings),
+                                                      previous))
+    await ls.indexing.idle()  # the files on disk: once indexed (the open ones were answered first)
     for path, src in list(ls.project.sources.items()):
         if src.doc is None:
             ok = await ls.analyse(src)
             failed = ls.failures.get(path)
             found = [diagnostic(f, None) for f in ls.findings_of(src)] if ok else []
-            items.append(types.WorkspaceFullDocumentDiagnosticReport(
-                uri=path_to_uri(path), version=None,
-                items=([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + found))
+            uri = path_to_uri(path)
+            items.append(ls.result_ids.workspace_item(
+                uri, None, ([_line_one(f"tunelint could not check this file: {failed}")] if failed else []) + found,
+                previous))
     return types.WorkspaceDiagnosticReport(items=items)
 
 
@@ -640,7 +667,7 @@ async def code_lens(ls: TunelintServer, params: types.CodeLensParams):
     src, findings = got
     summary = ls.project.summary(src, findings)
     split, training = ls.project.split_of(src.path), ls.training
-    return features.code_lenses(summary, split) + run_features.lenses(
+    return ls.indexing.lenses(src) + features.code_lenses(summary, split) + run_features.lenses(
         src, split, running=training.running(), fine_tune=training.describe_settings() if split == "train" else "",
         results=training.results,
         last_training_run=training.last_training_run_name() if split == "validation" else None)
@@ -714,8 +741,11 @@ async def watched_files(ls: TunelintServer, params: types.DidChangeWatchedFilesP
             if path in ls.project.sources:
                 ls.project.forget(path)
                 files_changed = True
-        else:
-            files_changed = ls.project.load_from_disk(path) is not None or files_changed
+        else:  # read again (a large one in the background, with the pending marker meanwhile)
+            if ls.indexing.load([path]):
+                files_changed = True
+            else:
+                ls.relint_all()
     if config_changed:
         ls.project.reload_config()
         await ls.load_workspace()
@@ -765,11 +795,13 @@ def main(tcp: str | None = None) -> None:
 
     signal.signal(signal.SIGTERM, terminated)
     tune_allocator()
+    use_orjson()
     try:
         if tcp:
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
+            widen_pipe(sys.stdout.fileno())
             server.start_io()
     finally:
         server.stop_children()

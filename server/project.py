@@ -17,7 +17,7 @@ from tunelint.linter.atomic import is_inside
 from tunelint.linter.content_index import ContentIndex
 from tunelint.linter.discover import jsonl_files
 from tunelint.linter.engine import Linter, line_hash
-from tunelint.linter.file_findings import FileFindings, blank_text_problem
+from tunelint.linter.file_findings import FileFindings, blank_text_problem, line_findings
 from tunelint.linter.findings import Finding
 from tunelint.linter.indexes import FormatIndex, SizeIndex
 from tunelint.linter.results import LineResult
@@ -44,6 +44,10 @@ class Source:
     order: list[int] = field(default_factory=list)  # line ids in order (disk files)
     pending: set[int] = field(default_factory=set)  # line ids to analyse
     flagged: set[int] = field(default_factory=set)  # line ids with findings of their own (or too long)
+    # line id → (number, text, result, its SourceLine, its findings): a flagged line's findings,
+    # made again only when the line, its number or its result changed (Project.findings)
+    line_findings: dict[int, tuple] = field(default_factory=dict)
+    line_findings_settings: Settings | None = None
 
     def line_ids(self) -> list[int]:
         return self.doc.ids if self.doc else self.order
@@ -63,6 +67,8 @@ class Project:
     # -- configuration ------------------------------------------------------------------------
 
     def reload_config(self) -> None:
+        self._resolved: dict[tuple[str, int], tuple[Settings, dict]] = {}  # settings_for's
+        self._split: dict[str, str | None] = {}  # split_of's
         try:
             self.config = load_config(start=self.root) if self.root else Config()
             self.config_error = None
@@ -72,14 +78,27 @@ class Project:
         self._reset_indexes()
 
     def settings_for(self, path: str) -> Settings:
-        try:
-            return self.config.settings_for(path, self.editor_settings)
-        except (ConfigError, ValueError) as e:
-            self.config_error = str(e)
-            return self.config.settings_for(path)
+        """The settings for a file (the config's, then the editor's): kept per path until
+        the configuration or the editor's settings change (resolving them is ~0.2 ms)."""
+        key = (path, id(self.editor_settings))
+        got = self._resolved.get(key)
+        if got is None:
+            try:
+                got = self.config.settings_for(path, self.editor_settings)
+            except (ConfigError, ValueError) as e:
+                self.config_error = str(e)
+                got = self.config.settings_for(path)
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            self._resolved[key] = (got, self.editor_settings)
+            return got
+        return got[0]
 
     def split_of(self, path: str) -> str | None:
-        return self.config.split_of(path)
+        got = self._split.get(path, self)
+        if got is self:
+            got = self._split[path] = self.config.split_of(path)
+        return got
 
     def _reset_indexes(self) -> None:
         from tunelint.linter.dedupe import DuplicateIndex
@@ -132,13 +151,17 @@ class Project:
         if change.removed_ids or change.inserted != 1:  # lines moved: their numbers changed
             self._numbers.pop(src.path, None)
 
-    def close(self, path: str) -> None:
+    def close(self, path: str, reload: bool = True) -> bool:
+        """Forget an open document. A split file is read again from disk (`reload`), or, with
+        reload=False, True says it should be (the server reads it in the background)."""
         src = self.sources.pop(path, None)
         if src is not None:
             self._drop_lines(src, list(src.results))
         self._numbers.pop(path, None)
-        if self._is_split_file(path) and os.path.isfile(path):
+        again = self._is_split_file(path) and os.path.isfile(path)
+        if again and reload:
             self.load_from_disk(path)
+        return again
 
     def _drop_lines(self, src: Source, ids: Iterable[int]) -> None:
         for i in ids:
@@ -146,6 +169,7 @@ class Project:
             src.texts.pop(i, None)
             src.pending.discard(i)
             src.flagged.discard(i)
+            src.line_findings.pop(i, None)
             self.formats.remove(src.path, i)
             self.sizes.remove(src.path, i)
             self.content.remove(src.path, i)
@@ -175,10 +199,13 @@ class Project:
 
     def load_from_disk(self, path: str) -> Source | None:
         """Read a file that is not open, for cross-file findings (leakage)."""
-        if path in self.sources and self.sources[path].doc is not None:
-            return None
+        return self.install(path, self.read_split_file(path))
+
+    def read_split_file(self, path: str) -> list[tuple[int, str]] | None:
+        """A split file's lines as (number, text), or None when it is not to be read (outside
+        the workspace, not a regular file). Changes nothing in the project: the server calls it
+        on its analysis thread and gives the lines to `install` on the event loop."""
         if self._outside(path):
-            self.forget(path)
             return None
         try:  # only regular files are read: opening a FIFO blocks the event loop
             kind = file_kind(os.stat(path).st_mode)
@@ -186,6 +213,21 @@ class Project:
             kind = None  # missing or unreadable: read_lines says so below
         if kind is not None:
             log.warning("not reading %s: it %s", path, not_regular_message(kind))
+            return None
+        lines = []
+        try:
+            lines = [(ln.number, ln.text) for ln in read_lines(path) if ln.text is not None]
+        except OSError as e:
+            log.warning("cannot read %s: %s", path, e)
+        return lines
+
+    def install(self, path: str, lines: list[tuple[int, str]] | None) -> Source | None:
+        """A split file's lines read by `read_split_file` become its source (its old lines
+        leave the indexes), all pending; None: the file is forgotten. An open document's
+        text is the editor's: it is left alone."""
+        if path in self.sources and self.sources[path].doc is not None:
+            return None
+        if lines is None:
             self.forget(path)
             return None
         old = self.sources.pop(path, None)
@@ -194,13 +236,8 @@ class Project:
         src = self.sources[path] = Source(path)
         self.splits[path] = self.split_of(path)
         self._numbers.pop(path, None)
-        try:
-            for ln in read_lines(path):
-                if ln.text is not None:
-                    src.order.append(ln.number)
-                    src.texts[ln.number] = ln.text
-        except OSError as e:
-            log.warning("cannot read %s: %s", path, e)
+        src.order = [n for n, _ in lines]
+        src.texts = dict(lines)
         src.pending = set(src.order)
         return src
 
@@ -212,21 +249,25 @@ class Project:
 
     # -- analysis -----------------------------------------------------------------------------
 
-    def work(self, src: Source) -> tuple[Settings, list[str]]:
+    def work(self, src: Source, limit: int | None = None) -> tuple[Settings, list[str]]:
         """What analysing the source's pending lines needs computed: texts not memoised yet.
-        Cheap; runs on the event loop. The computing happens elsewhere (`Analysis.compute`)."""
+        Cheap; runs on the event loop. The computing happens elsewhere (`Analysis.compute`).
+        `limit`: at most that many of a file on disk's pending lines, the first in file order
+        (the server indexes a large file a part at a time)."""
         settings = self.settings_for(src.path)
-        texts = self._texts(src)
+        texts = self._texts(src, limit)
         return settings, list(dict.fromkeys(t for t in texts.values() if (settings, t) not in self.memo))
 
-    def store(self, src: Source, settings: Settings, texts: list[str], results: list[LineResult]) -> None:
-        """Take computed results, then bring the source's pending lines and the indexes up to date."""
+    def store(self, src: Source, settings: Settings, texts: list[str], results: list[LineResult],
+              limit: int | None = None) -> None:
+        """Take computed results, then bring the source's pending lines and the indexes up to date
+        (`limit`: the one given to `work`, so that only those lines are visited)."""
         if len(self.memo) > MEMO_LIMIT:
             self.memo.clear()
         self.memo.update(((settings, t), r) for t, r in zip(texts, results, strict=True))
         if self.settings_for(src.path) != settings:
             return  # settings changed meanwhile: the lines stay pending for the next round
-        for i, text in self._texts(src).items():
+        for i, text in self._texts(src, limit).items():
             r = self.memo.get((settings, text))
             if r is None:
                 continue  # edited after the work was taken: the next round analyses it
@@ -252,8 +293,11 @@ class Project:
         settings, texts = self.work(src)
         self.store(src, settings, texts, compute(self._linter, settings, texts))
 
-    def _texts(self, src: Source) -> dict[int, str]:
+    def _texts(self, src: Source, limit: int | None = None) -> dict[int, str]:
         if src.doc is None:
+            if limit is not None and len(src.pending) > limit:
+                ids = islice((i for i in src.order if i in src.pending), limit)
+                return {i: src.texts[i] for i in ids}
             return {i: src.texts[i] for i in src.pending if i in src.texts}
         numbers = self._number_map(src)
         lines = src.doc.lines
@@ -266,10 +310,12 @@ class Project:
 
     # -- findings -----------------------------------------------------------------------------
 
-    def findings(self, src: Source) -> list[Finding]:
+    def findings(self, src: Source, cross_file: bool = True) -> list[Finding]:
         """Every finding for one source, exactly as `tunelint check` reports it: the linter's
         `FileFindings` assembles them, as it does for the CLI. Visits only the lines that have
-        findings of their own, so an edit costs the findings, not the file."""
+        findings of their own, so an edit costs the findings, not the file. `cross_file=False`:
+        without the findings that name another file (duplicates across files, conflicts, leakage),
+        while the workspace's files are still being indexed (server/indexing.py)."""
         settings = self.settings_for(src.path)
         collected = FileFindings(src.path, settings)
         doc = src.doc
@@ -282,10 +328,20 @@ class Project:
         ids = set(src.flagged)
         if doc is not None:
             ids.add(doc.ids[0])  # a byte order mark is a finding of line 1
+        if src.line_findings_settings != settings:
+            src.line_findings.clear()
+            src.line_findings_settings = settings
+        kept = src.line_findings
         for i in ids:
             n = numbers.get(i)
-            if n is not None:
-                collected.add_line(self._line(src, i, n), src.results.get(i))
+            if n is None:
+                continue
+            text, r = (doc.lines[n - 1] if doc is not None else src.texts[i]), src.results.get(i)
+            have = kept.get(i)
+            if have is None or have[0] != n or have[1] is not text or have[2] is not r:
+                ln = self._line(src, i, n)
+                have = kept[i] = (n, text, r, ln, line_findings(src.path, ln, r, settings))
+            collected.add_line_findings(have[3], have[4])
         crlf = (0, 0)
         if doc is not None and doc.crlf:
             # a CR ending the last line, with no "\n" after it, is a bare CR (as the CLI reads it)
@@ -295,7 +351,8 @@ class Project:
             crlf = (count, first)
             if bare:
                 collected.bare_cr = len(doc.lines)
-        dataset = (f for index in self._indexes(settings) for f in index.findings())  # finish keeps this file's
+        dataset = (f for index in self._indexes(settings) for f in index.findings()  # finish keeps this file's
+                   if cross_file or all(p == src.path for p, _, _ in f.related))
         lines = doc.content_lines if doc else len(src.order)
         findings = collected.finish(dataset, crlf=crlf, lines=lines, examples=self.sizes.count(src.path))
         return self._without_baselined(src, numbers, findings)
@@ -346,15 +403,18 @@ class Project:
             self._linter.close()
 
 
-def compute(linter: Linter, settings: Settings, texts: list[str]) -> list[LineResult]:
-    """Analyse texts: in-process for a few, through the disk cache and worker processes for many."""
+def compute(linter: Linter, settings: Settings, texts: list[str], release: bool = True) -> list[LineResult]:
+    """Analyse texts: in-process for a few, through the disk cache and worker processes for many.
+    The worker processes stop after a large batch unless `release` is False (the server's
+    indexing keeps them from one part of a file to the next, and stops them at the end)."""
     if not texts:
         return []
     if len(texts) > LARGE_BATCH:
         try:
             return linter.results(settings, texts)
         finally:
-            linter.release_workers()
+            if release:
+                linter.release_workers()
     return linter.analyzer(settings).analyze_many(texts)
 
 
