@@ -207,10 +207,11 @@ class DuplicateIndex:
         conversations; prompts only when lines of two ranked splits are present)."""
         idx = cls(split_of, threshold, order, prompt_sigs=False)
         idx.entries = entries
-        for name, groups in (("by_whole", whole_groups), ("by_prompt", prompt_groups)):
-            d = getattr(idx, name)
+        for d, shared, groups in ((idx.by_whole, idx.shared_whole, whole_groups),
+                                  (idx.by_prompt, idx.shared_prompt, prompt_groups)):
             for i, keys in enumerate(groups):
                 d[i] = set(keys)
+                shared.add(i)  # every group holds several lines
         for name, pairs in (("whole", near_whole), ("prompt", near_prompt)):
             adj = idx._near[name]
             for a, b, sim in pairs:

@@ -16,8 +16,7 @@ from lsprotocol import types
 from tunelint.trainer import dynamics
 from tunelint.trainer.contract import LineDynamics, RunLayout, run_dirs
 
-from .documents import utf16_len
-from .to_lsp import bounded, hint_place
+from .to_lsp import hint_place, line_information, visible_lines
 
 if TYPE_CHECKING:
     from .project import Source
@@ -71,7 +70,7 @@ def hints(got: tuple[Dynamics, bool] | None, src: Source, rng: types.Range) -> l
         return []
     dyn, stale = got
     out = []
-    for n in range(max(rng.start.line, 0), min(rng.end.line, src.doc.content_lines - 1) + 1):
+    for n in visible_lines(src.doc, rng):
         r = dyn.by_line.get(n + 1)
         if r is None:
             continue
@@ -109,11 +108,6 @@ def diagnostics(got: tuple[Dynamics, bool] | None, src: Source, hardest: int) ->
         n = r["line"] - 1
         if n >= src.doc.content_lines:
             continue
-        line = src.doc.lines[n].rstrip("\r")
-        out.append(types.Diagnostic(
-            range=bounded(src.doc, types.Position(line=n, character=0),
-                          types.Position(line=n, character=utf16_len(line))),
-            severity=types.DiagnosticSeverity.Information, source="tunelint", code=CODE,
-            message=f"{dynamics.describe(r)} (run {dyn.run_dir.name})"
-                    + ("; stale: the file changed since the run" if stale else "")))
+        out.append(line_information(src.doc, n, CODE, f"{dynamics.describe(r)} (run {dyn.run_dir.name})"
+                                    + ("; stale: the file changed since the run" if stale else "")))
     return out

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from .commands import CMD_CANCEL, CMD_EVALUATE, CMD_SHOW_RUN, CMD_TRAIN
-from .documents import utf16_len
-from .to_lsp import bounded, hint_place, path_to_uri
+from .to_lsp import hint_place, line_information, path_to_uri, visible_lines
 
 if TYPE_CHECKING:
     from .project import Source
@@ -27,7 +26,7 @@ def hints(got: tuple[Results, bool] | None, src: Source, rng: types.Range) -> li
         return []
     res, stale = got
     out = []
-    for n in range(max(rng.start.line, 0), min(rng.end.line, src.doc.content_lines - 1) + 1):
+    for n in visible_lines(src.doc, rng):
         rec = res.by_line.get(n + 1)
         if rec is None or rec.loss is None:
             continue
@@ -69,14 +68,10 @@ def diagnostics(got: tuple[Results, bool] | None, src: Source, worst: int) -> li
         n = rec.line - 1
         if n >= src.doc.content_lines:
             continue
-        line = src.doc.lines[n].rstrip("\r")
-        out.append(types.Diagnostic(
-            range=bounded(src.doc, types.Position(line=n, character=0),
-                          types.Position(line=n, character=utf16_len(line))),
-            severity=types.DiagnosticSeverity.Information, source="tunelint", code="run",
-            message=f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec.loss:.3f}"
-                    + (f" (before {rec.loss_base:.3f})" if rec.loss_base is not None else "")
-                    + (" — stale: the file changed since the run" if stale else "")))
+        out.append(line_information(
+            src.doc, n, "run", f"worst {rank} of {len(ranked)} after fine-tuning: loss {rec.loss:.3f}"
+            + (f" (before {rec.loss_base:.3f})" if rec.loss_base is not None else "")
+            + (" — stale: the file changed since the run" if stale else "")))
     return out
 
 

@@ -92,6 +92,20 @@ def hint_place(line: str, n: int) -> dict:
     return {"position": types.Position(line=n, character=end), "padding_left": True}
 
 
+def visible_lines(doc: Document, rng: types.Range) -> range:
+    """The 0-based content lines of `doc` that `rng` (an inlay-hint request's range) covers."""
+    return range(max(rng.start.line, 0), min(rng.end.line, doc.content_lines - 1) + 1)
+
+
+def line_information(doc: Document, n: int, code: str, message: str) -> types.Diagnostic:
+    """An information diagnostic over the whole of line `n` (a run's result on that example)."""
+    line = doc.lines[n].rstrip("\r")
+    return types.Diagnostic(range=bounded(doc, types.Position(line=n, character=0),
+                                          types.Position(line=n, character=utf16_len(line))),
+                            severity=types.DiagnosticSeverity.Information, source="tunelint", code=code,
+                            message=message)
+
+
 def diagnostic(f: Finding, doc: Document | None) -> types.Diagnostic:
     related = []
     for r in f.related:

@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'crypto';
 
-import { WEBVIEW_DOM } from './webviewdom';
+import { pageHead, WEBVIEW_DOM } from './webviewdom';
 
 
 
@@ -267,25 +267,7 @@ const STYLE = `
 
 /** The webview's page. `cspSource` is the webview's own `cspSource`; nothing else is put in. */
 export function webviewHtml(nonce: string, cspSource: string): string {
-  if (!/^[A-Za-z0-9]+$/.test(nonce)) {
-    throw new Error('bad nonce');
-  }
-  const csp = [
-    "default-src 'none'",
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    `img-src ${cspSource}`,
-    `font-src ${cspSource}`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp.replace(/"/g, '&quot;')}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>tunelint: compare</title>
-<style nonce="${nonce}">${STYLE}</style>
-</head>
+  return `${pageHead('tunelint: compare', nonce, cspSource, STYLE)}
 <body data-status="none">
 <header><h1>Base vs fine-tuned</h1><span id="where"></span><span id="status"></span></header>
 <section id="prompt" aria-label="Prompt"></section>

@@ -6,7 +6,7 @@
  * Every string from the dataset goes into the page with `textContent` only, under a strict CSP.
  * No `vscode` import (tested in test/preview.test.ts). */
 
-import { WEBVIEW_DOM } from './webviewdom';
+import { pageHead, WEBVIEW_DOM } from './webviewdom';
 
 export const PREVIEW_REQUEST = 'tunelint/preview';
 /** The server's own diagnostics debounce (server/main.py DEBOUNCE_S): a preview is asked for this
@@ -400,25 +400,7 @@ const STYLE = `
 /** The webview's page. `cspSource` is the webview's own `cspSource`; images may be data: URLs or
  * https (a dataset's image parts), nothing else is loaded. */
 export function previewHtml(nonce: string, cspSource: string): string {
-  if (!/^[A-Za-z0-9]+$/.test(nonce)) {
-    throw new Error('bad nonce');
-  }
-  const csp = [
-    "default-src 'none'",
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    `img-src ${cspSource} data: https:`,
-    `font-src ${cspSource}`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp.replace(/"/g, '&quot;')}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>tunelint: preview</title>
-<style nonce="${nonce}">${STYLE}</style>
-</head>
+  return `${pageHead('tunelint: preview', nonce, cspSource, STYLE, { img: 'data: https:' })}
 <body>
 <nav><button id="tab-chat" aria-selected="true">Conversation</button><button id="tab-model" aria-selected="false">As the model sees it</button></nav>
 <div id="where"></div>

@@ -4,7 +4,7 @@
  * dist/runview.js, bundled by esbuild with uPlot from npm; every string goes in with
  * textContent). No `vscode` import (tested in test/runs.test.ts). */
 
-import { WEBVIEW_DOM } from './webviewdom';
+import { pageHead, WEBVIEW_DOM } from './webviewdom';
 
 export const LIST_RUNS = 'tunelint.listRuns';
 export const RUN_DETAILS = 'tunelint.runDetails';
@@ -277,19 +277,6 @@ export function latestRun(runs: RunSummary[]): RunSummary | undefined {
   return [...runs].filter((r) => (r.kind ?? 'train') === 'train').sort((x, y) => ts(y) - ts(x))[0] ?? runs[0];
 }
 
-function csp(nonce: string, cspSource: string): string {
-  if (!/^[A-Za-z0-9]+$/.test(nonce)) {
-    throw new Error('bad nonce');
-  }
-  return [
-    "default-src 'none'",
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    `img-src ${cspSource} data:`,
-    `font-src ${cspSource}`,
-  ].join('; ');
-}
-
 const STYLE = `
   body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 0 12px 12px; }
   h1 { font-size: 1.2em; margin: 10px 0 4px; } h2 { font-size: 1.05em; margin: 14px 0 6px; }
@@ -307,17 +294,8 @@ const STYLE = `
 
 /** The Run view's page; `scriptUri` / `styleUri` are dist/runview.js and dist/runview.css as webview URIs. */
 export function runViewHtml(nonce: string, cspSource: string, scriptUri: string, styleUri: string): string {
-  const q = (s: string) => s.replace(/[&"<>]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${q(csp(nonce, cspSource))}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>tunelint: run</title>
-<link rel="stylesheet" href="${q(styleUri)}">
-<style nonce="${nonce}">${STYLE}</style>
-</head>
+  const q = (v: string) => v.replace(/[&"<>]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return `${pageHead('tunelint: run', nonce, cspSource, STYLE, { img: 'data:', stylesheet: styleUri })}
 <body data-status="none" data-points="0" data-updates="0">
 <h1 id="title">Run</h1>
 <div id="problem" class="problem"></div>
@@ -382,15 +360,7 @@ ${WEBVIEW_DOM}
 })();`;
 
 export function compareRunsHtml(nonce: string, cspSource: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp(nonce, cspSource).replace(/"/g, '&quot;')}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>tunelint: compare runs</title>
-<style nonce="${nonce}">${STYLE}</style>
-</head>
+  return `${pageHead('tunelint: compare runs', nonce, cspSource, STYLE, { img: 'data:' })}
 <body data-status="none">
 <h1 id="title">Compare runs</h1>
 <div id="error" class="error"></div>
