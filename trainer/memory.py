@@ -256,7 +256,16 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    """The process's peak resident memory since it started."""
+    """The process's peak resident memory since it started. On Linux this is VmHWM, the high-water
+    mark of this program's own memory: `getrusage`'s ru_maxrss survives exec, so a trainer started
+    from a large parent (a test runner, the language server) would report the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 

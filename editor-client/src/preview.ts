@@ -9,8 +9,9 @@
 import { pageHead, WEBVIEW_DOM } from './webviewdom';
 
 export const PREVIEW_REQUEST = 'tunelint/preview';
-/** The server's own diagnostics debounce (server/main.py DEBOUNCE_S): a preview is asked for this
- * long after the last change; one request at a time, the newest line wins. */
+/** A preview is asked for this long after the last change, so that fast typing asks once (the
+ * server itself analyses each edit at once: server/main.py DEBOUNCE_S is 0); one request at a
+ * time, the newest line wins. */
 export const PREVIEW_DEBOUNCE_MS = 10;
 
 export interface Diagnostic {

@@ -124,3 +124,15 @@ def test_the_suggestions_are_settings_whose_estimate_fits():
     with pytest.raises(TrainError, match="What would fit"):
         memory.check(full, free, force=False, where="the GPU", suggestions=fixes)
     assert "Training anyway" in memory.check(full, free, force=True, where="the GPU", suggestions=fixes)
+
+
+def test_the_peak_is_the_trainers_own_not_its_parents():
+    """ru_maxrss survives exec on Linux: a trainer started from a large process (the test runner,
+    the language server) measured the parent's size (1.5 GB in CI) until the peak came from VmHWM."""
+    big = bytearray(400 * 2**20)
+    big[::4096] = b"\1" * len(big[::4096])  # touch every page: they are resident
+    code = "from tunelint.trainer.memory import peak_rss_bytes; print(peak_rss_bytes())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) < 300 * 2**20, int(out.stdout) / 2**20
+    del big
