@@ -51,6 +51,9 @@ KEYWORDS = tuple(dict.fromkeys(f"{c}{a}" for w in _WORDS for c in (w, w.title(),
 _KEYWORD_VALUE = re.compile(
     r"""(?i)(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|token|password|passwd)"""
     r"""["']?\s*(?:=|:|=>)\s*["']?([A-Za-z0-9+/_\-.=]{16,})""")
+# what detect-secrets' BasicAuthDetector needs at the least (its pattern is narrower): most texts
+# with "://" are plain URLs, and loading its plugins (which import `requests`) costs ~18 MB
+_USERINFO = re.compile(r"://[^\s/@:]+:[^\s/@]+@")
 MIN_ENTROPY = 3.5  # bits per character; random base64 of 20+ characters has 4 to 5.5, words below 3.5
 PLACEHOLDER = re.compile(r"(?i)^(?:x+|\*+|your|example|sample|dummy|placeholder|changeme|redacted|test)")
 
@@ -120,6 +123,8 @@ def find_secrets(text: str, names: set[str] | None = None) -> list[Secret]:
     if names is None:  # no scan made: each literal searched on its own
         names = {n for n, lits in TRIGGERS.items() if any(lit in text for lit in lits)}
         names |= {"keyword"} if any(k in text for k in KEYWORDS) else set()
+    if "BasicAuthDetector" in names and not _USERINFO.search(text):
+        names = names - {"BasicAuthDetector"}  # a URL without `user:password@`: nothing to load detect-secrets for
     if not names:
         return []
     found: list[Secret] = []
