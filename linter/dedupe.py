@@ -25,6 +25,8 @@ from .to_chat import ConvertError, to_chat
 MEDIA_MARK = "\x00image:"  # a token no text contains, marking an image's digest
 SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
 NUM_PERM = 128
+FLUSH_CHUNK = 4096  # signatures added to an LSH index per bulk_add when many are flushed at once (the
+# 20k-line file's all at once held ~20 MB of temporaries at the language server's memory peak)
 
 
 def comparable_turns(obj: dict, fmt: str) -> tuple[list[str], int]:
@@ -284,7 +286,11 @@ class DuplicateIndex:
         for name, lsh, ks, raw in batches:
             if not ks:
                 continue
-            lsh.bulk_add(ks, from_16_bits(np.frombuffer(b"".join(raw), dtype=np.uint16).reshape(len(ks), -1)))
+            lsh.reserve(len(ks))
+            for lo in range(0, len(ks), FLUSH_CHUNK):  # in parts: their temporaries stay small
+                part = raw[lo : lo + FLUSH_CHUNK]
+                sigs16 = np.frombuffer(b"".join(part), dtype=np.uint16).reshape(len(part), -1)
+                lsh.bulk_add(ks[lo : lo + FLUSH_CHUNK], from_16_bits(sigs16))
             adj = self._near[name]
             if len(ks) > 256:
                 adj.clear()

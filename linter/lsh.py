@@ -239,6 +239,11 @@ class LSHIndex:
             arr[: len(old)] = old
             setattr(self, name, arr)
 
+    def reserve(self, n: int) -> None:
+        """Room for n more items, allocated now: adding them in several `bulk_add` calls then
+        never copies the arrays to grow them."""
+        self._grow(len(self._keys) + max(0, n - len(self._free)))
+
     def _take_rows(self, n: int) -> np.ndarray | slice:
         """Rows for n new items: free rows first, then new ones (a slice when all are new)."""
         start = len(self._keys)

@@ -277,3 +277,26 @@ def test_signer_keys_and_prompt_signatures_match_their_definitions():
                 assert seen.setdefault((name, value), key) == key  # one value, one key
         if sig.prompt_sig:
             assert sig.prompt_sig == to_16_bits(hasher.signatures([prompt_text]))[0].tobytes()
+
+
+def test_a_flush_in_parts_finds_what_one_bulk_add_finds(monkeypatch):
+    """Many pending signatures go to the LSH indexes FLUSH_CHUNK at a time (the language server's
+    memory peak); the near pairs, prompt leaks included, are the same as from one bulk add."""
+    import tunelint.linter.dedupe as dedupe
+
+    rnd = random.Random(11)
+    base = [chat(sentence(rnd, 30), sentence(rnd, 60)) for _ in range(15)]
+    texts = base + [b.replace("lamp", "lamps", 1) for b in base] + [b.replace("the", "a", 2) for b in base[:8]]
+    linter = Linter(use_cache=False, jobs=1)
+    splits = {"train.jsonl": "train", "val.jsonl": "validation"}
+
+    def found(chunk: int):
+        monkeypatch.setattr(dedupe, "FLUSH_CHUNK", chunk)
+        index = DuplicateIndex(splits, 0.8, list(splits))
+        for n, text in enumerate(texts, 1):
+            index.put("train.jsonl" if n % 3 else "val.jsonl", n, _sig_for(linter, text))
+        return index.findings()
+
+    whole = found(10_000)
+    assert "TL902" in {f.code for f in whole}  # near duplicates are there
+    assert found(4) == whole and found(1) == whole
