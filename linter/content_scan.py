@@ -1,15 +1,22 @@
 """One pass over a text for everything the content rules look for first: the literals of the
 secret detectors and their keywords, runs of four digits (card numbers, IBANs), a digit, a dot
-and a digit (IPv4 addresses), an "@" (e-mail addresses) and the two-character signs of mojibake.
+and a digit (IPv4 addresses), an "@" (e-mail addresses), the two-character signs of mojibake, and
+control and replacement characters (broken text).
 One Aho-Corasick automaton (`ahocorasick-rs`) finds them all; each rule then runs its
 recogniser only on the texts, and at the places, where its sign is. Five separate passes cost
-about twice as much on the benchmark's data.
+about twice as much on the benchmark's data (and a separate search of each line for the broken
+characters cost as much as this whole pass).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+
+# the characters TLC502 reports: control characters other than tab, line feed and carriage return,
+# and U+FFFD (a character lost in decoding)
+CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+BROKEN = CONTROL | {"\ufffd"}
 
 
 @dataclass(slots=True)
@@ -19,6 +26,7 @@ class Hits:
     dotted: list[int] = field(default_factory=list)  # where a digit-dot-digit starts
     at: bool = False
     mojibake: bool = False
+    broken: bool = False  # a control character (other than tab, LF, CR) or U+FFFD
 
     def runs_of_four(self) -> int:
         """Runs of 4 digits that do not overlap: a card number has 3 or more, an IBAN 2 or more."""
@@ -63,6 +71,8 @@ def _automaton():
     owner.setdefault("@", "@")
     for pair in _mojibake_pairs():
         owner.setdefault(pair, "moji")
+    for ch in BROKEN:
+        owner.setdefault(ch, "broken")
     patterns = list(owner)
     return ahocorasick_rs.AhoCorasick(patterns), [owner[p] for p in patterns]
 
@@ -86,6 +96,8 @@ def scan(text: str) -> Hits:
             h.at = True
         elif o == "moji":
             h.mojibake = True
+        elif o == "broken":
+            h.broken = True
         else:
             h.names.add(o)
     return h

@@ -75,7 +75,8 @@ def _automaton():
             for v in dict.fromkeys((p, p.replace("'", "\u2019"))):
                 pats.append(v)
                 kinds.append(kind)
-    return ahocorasick_rs.AhoCorasick(pats), kinds
+    # a DFA: twice as fast as the default automaton on the answers, and small for these phrases
+    return ahocorasick_rs.AhoCorasick(pats, implementation=ahocorasick_rs.Implementation.DFA), kinds
 
 
 def prepare() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import content_scan, pii, refusals, repetition
-from ..content_scan import scan
+from ..content_scan import CONTROL, scan
 from ..example import Example, Turn
 from ..findings import Severity
 from ..registry import declare, rule
@@ -327,7 +327,6 @@ def mojibake(ex: Example) -> Iterator[Violation]:
 
 
 _BROKEN = {"\ufffd": "a replacement character (U+FFFD: a character lost in decoding)"}
-_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
 
 
 @rule("TLC502", "broken-characters", "warning", fixable=True)
@@ -341,19 +340,16 @@ def broken_characters(ex: Example) -> Iterator[Violation]:
     **Fix safety:** removing control characters is safe; a replacement character has no fix (what
     it stood for is lost).
     """
-    line = ex.line
-    raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
-    if b"\\u00" not in raw and b"\\u007" not in raw and b"\xef\xbf\xbd" not in raw and b"\\ufffd" not in raw \
-            and b"\\uFFFD" not in raw and b"\\b" not in raw and b"\\f" not in raw and b"\x7f" not in raw:
-        return
-    for turn, at, text in _texts(ex):
+    for turn, at, text, hits in _scanned(ex):
+        if not hits.broken:
+            continue
         i = text.find("\ufffd")
         if i != -1:
             yield Violation(f"{_BROKEN[chr(0xfffd)]} in {_where(turn)}", at, within=(i, i + 1))
             continue
-        bad = [k for k, c in enumerate(text) if c in _CONTROL]
+        bad = [k for k, c in enumerate(text) if c in CONTROL]
         if bad:
-            clean = "".join(c for c in text if c not in _CONTROL)
+            clean = "".join(c for c in text if c not in CONTROL)
             yield Violation(f"{len(bad)} control character{'s' if len(bad) > 1 else ''} in {_where(turn)} "
                             f"(first: U+{ord(text[bad[0]]):04X})", at, within=(bad[0], bad[0] + 1),
                             fix=ReplaceValue(at, clean, "Remove the control characters"))
