@@ -34,6 +34,20 @@ BATCH = 1024
 PARALLEL_MIN_MISSES = 800  # misses in a batch below which this process analyses them alone
 CHUNKS_PER_WORKER = 2  # tasks per worker and batch: fewer cost less, more balance better
 CHUNK_MAX = 256  # lines per task at most (one call may hand over a whole document)
+# A warm run's few misses go to one worker of their own (`Linter._side`), and the lines waiting
+# for them are finished when their results are in, while this process reads on: at most this
+# many lines wait at a time.
+LATER_MAX = 4096
+
+
+class _Later:
+    """In place of a line's result that the side worker has not sent yet: where it will be
+    among the batch's analysed results."""
+
+    __slots__ = ("place",)
+
+    def __init__(self, place: int):
+        self.place = place
 
 
 @dataclass
@@ -71,12 +85,16 @@ def line_hash(text: str) -> int:
 
 
 class _Workers:
-    """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings."""
+    """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings.
+    `share`: with fork, the workers inherit the parent's analyzer (built in the parent first);
+    without, each builds its own while the parent goes on."""
 
-    def __init__(self, jobs: int, start_method: str, analyzer_for: Callable[[Settings], Analyzer]):
+    def __init__(self, jobs: int, start_method: str, analyzer_for: Callable[[Settings], Analyzer],
+                 share: bool = True):
         self.jobs = jobs
         self.start_method = start_method
         self.analyzer_for = analyzer_for
+        self.share = share
         self.pool = None
         self.settings: Settings | None = None
 
@@ -93,7 +111,7 @@ class _Workers:
             # instead of each building a copy, and a frozen heap keeps their garbage collector
             # from writing to every inherited object. Not with a Hugging Face tokenizer, whose
             # thread pool must not be forked once used.
-            shared = self.start_method == "fork" and not (settings.tokenizer or "").startswith("hf:")
+            shared = self.share and self.start_method == "fork" and not (settings.tokenizer or "").startswith("hf:")
             if shared:
                 global _worker_analyzer
                 _worker_analyzer = self.analyzer_for(settings)
@@ -124,6 +142,7 @@ class _Workers:
                 out.extend(part.result())
             return out
 
+        wait.done = lambda: all(part.done() for part in running)
         return wait
 
     def close(self) -> None:
@@ -189,17 +208,23 @@ class Linter:
         self._analyzers: dict[Settings, Analyzer] = {}
         self._caches: dict[str, LineCache | None] = {}
         self._workers = _Workers(self.jobs, start_method, self.analyzer) if self.jobs > 1 else None
+        # a warm run's misses (a few per batch) are analysed by one forked worker with its own
+        # analyzer: it builds the tokenizer and analyses them while this process reads the cache
+        # for the other lines (`_start`, `_finish_batch`); not in a process with threads (the
+        # language server's start method is forkserver, whose workers start slowly)
+        self._side = _Workers(1, "fork", self.analyzer, share=False) if self.jobs > 1 and start_method == "fork" \
+            else None
         all_rules()
 
     def release_workers(self) -> None:
         """Stop the worker processes (they start again when a large batch needs them): a
         long-running process such as the language server should not hold their memory idle."""
-        if self._workers:
-            self._workers.close()
+        for w in (self._workers, self._side):
+            if w:
+                w.close()
 
     def close(self) -> None:
-        if self._workers:
-            self._workers.close()
+        self.release_workers()
         for c in self._caches.values():
             if c is not None:
                 c.close()
@@ -294,43 +319,67 @@ class Linter:
         return report
 
     def _lint_lines(self, report: FileReport, lines: Iterator[SourceLine], idx: list[DatasetIndex]) -> None:
-        """Batch by batch, pipelined (`_pipelined`)."""
+        """Batch by batch, pipelined (`_pipelined`); the lines that wait for the side worker are
+        finished as its results come in, the last ones at the end."""
+        later: list[tuple[SourceLine, _Work, int]] = []
         _pipelined(_batches(lines, report.crlf), lambda batch: self._submit(report, batch),
-                   lambda pending: self._finish_batch(report, pending, idx))
+                   lambda pending: self._finish_batch(report, pending, idx, later))
+        self._finish_later(report, later, idx)
 
     def _submit(self, report: FileReport, batch: list[SourceLine]) -> _Pending:
         # lines over max_line_bytes are not analysed (TL014): not looked up, sent or cached
         limit = report.settings.max_line_bytes
         lines = [ln for ln in batch if ln.text is not None and ln.size <= limit]
         return _Pending(batch, self._start(report.settings, [ln.text for ln in lines], report.stats,
-                                           [ln.data for ln in lines]))
+                                           [ln.data for ln in lines], side=True))
 
-    def _finish_batch(self, report: FileReport, pending: _Pending, idx: list[DatasetIndex]) -> None:
-        collected = report.collected
-        stats = report.stats
-        it = iter(self._collect(pending.work))
+    def _finish_batch(self, report: FileReport, pending: _Pending, idx: list[DatasetIndex],
+                      later: list[tuple[SourceLine, _Work, int]]) -> None:
+        """Take a batch's results. When its misses are still with the side worker, the cached
+        lines are taken now and the missed ones join `later` (the findings, statistics and
+        indexes do not depend on the order lines are added in)."""
+        w = pending.work
+        waiting = not w.ready()
+        results = w.cached() if waiting else self._collect(w)
+        it = iter(results)
         limit = report.settings.max_line_bytes
         for ln in pending.batch:
-            stats.lines += 1
-            report.line_hashes.append(0)
+            report.stats.lines += 1
             r = None if ln.text is None else NOT_ANALYSED if ln.size > limit else next(it)
-            collected.add_line(ln, r)
-            if r is None:
+            report.line_hashes.append(line_hash(ln.text) if r is not None and self.line_hashes else 0)
+            if type(r) is _Later:
+                later.append((ln, w, r.place))
                 continue
-            if self.line_hashes:
-                report.line_hashes[-1] = line_hash(ln.text)
-            if r.is_example:
-                stats.examples += 1
-            if r.format:
-                stats.formats[r.format] += 1
-                if r.tokens >= 0:
-                    stats.tokens.append(r.tokens)
-                    stats.trainable.append(max(r.trainable, 0))
-                stats.messages.append(r.messages)
-            for index in idx:
-                index.add(report.path, ln.number, ln.text, r)
-            if self.progress:
-                self.progress(ln.size + 1)
+            self._take(report, ln, r, idx)
+        if waiting:
+            w.slim()
+        if len(later) > LATER_MAX:
+            self._finish_later(report, later, idx)
+
+    def _finish_later(self, report: FileReport, later: list[tuple[SourceLine, _Work, int]],
+                      idx: list[DatasetIndex]) -> None:
+        for ln, w, place in later:
+            self._take(report, ln, self._computed(w)[place], idx)
+        later.clear()
+
+    def _take(self, report: FileReport, ln: SourceLine, r: LineResult | None, idx: list[DatasetIndex]) -> None:
+        """One line's result into the report: its findings, the statistics, the indexes."""
+        report.collected.add_line(ln, r)
+        if r is None:
+            return
+        stats = report.stats
+        if r.is_example:
+            stats.examples += 1
+        if r.format:
+            stats.formats[r.format] += 1
+            if r.tokens >= 0:
+                stats.tokens.append(r.tokens)
+                stats.trainable.append(max(r.trainable, 0))
+            stats.messages.append(r.messages)
+        for index in idx:
+            index.add(report.path, ln.number, ln.text, r)
+        if self.progress:
+            self.progress(ln.size + 1)
 
     def results(self, settings: Settings, texts: list[str], stats: FileStats | None = None) -> list[LineResult]:
         """Line results for `texts`, from the cache or analysed (in parallel when many), in
@@ -343,9 +392,10 @@ class Linter:
         return out
 
     def _start(self, settings: Settings, texts: list[str], stats: FileStats,
-               data: list[bytes | None] | None = None) -> _Work:
+               data: list[bytes | None] | None = None, side: bool = False) -> _Work:
         """Look `texts` up in the cache and start analysing the misses (in the worker pool when
-        there are many: `_collect` waits for them). `data`: their UTF-8 bytes where known."""
+        there are many: `_collect` waits for them). `data`: their UTF-8 bytes where known.
+        `side`: a batch the cache mostly answers may send its misses to the side worker."""
         cache = self._cache(settings)
         # an editor's text (no bytes read): its UTF-8, for the keys and the workers alike
         data = [_utf8(t) if b is None else b for t, b in zip(texts, data or [None] * len(texts), strict=True)]
@@ -369,23 +419,35 @@ class Linter:
         todo = [texts[i] if data[i] is None else data[i] for i in first_pos]
         if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
             computed = self._workers.start(settings, todo)
+        elif todo and side and self._side and len(known) >= len(todo):
+            computed = self._side.start(settings, todo)
+            return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed, side=True)
         elif todo:
             computed = self.analyzer(settings).analyze_many(todo)
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
         return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed)
 
+    def _computed(self, w: _Work) -> list[LineResult]:
+        """The batch's analysed results (one per distinct miss), waited for and stored in the
+        cache the first time they are asked for."""
+        if w.results is None:
+            keys = w.keys
+            if isinstance(w.computed, list):
+                w.results = w.computed
+                if w.cache:
+                    w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, w.results, strict=True))
+            else:
+                blobs = w.computed()
+                w.results = [pickle.loads(b) for b in blobs]
+                if w.cache:
+                    w.cache.put_pickled((keys[i], b) for i, b in zip(w.first_pos, blobs, strict=True))
+            w.computed = w.results
+        return w.results
+
     def _collect(self, w: _Work) -> list[LineResult]:
         texts, keys, unique = w.texts, w.keys, w.unique
-        if isinstance(w.computed, list):
-            computed = w.computed
-            if w.cache:
-                w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, computed, strict=True))
-        else:
-            blobs = w.computed()
-            computed = [pickle.loads(b) for b in blobs]
-            if w.cache:
-                w.cache.put_pickled((keys[i], b) for i, b in zip(w.first_pos, blobs, strict=True))
+        computed = self._computed(w)
         if w.cache:
             out = [w.known.get(k) for k in keys]
             for i in w.miss_pos:
@@ -407,6 +469,22 @@ class _Work:
     unique: dict[bytes | str, int]  # cache key (text without a cache) → place in computed
     first_pos: list[int]
     computed: list[LineResult] | Callable[[], list[bytes]]  # a callable: the pool's, to wait for
+    side: bool = False  # the misses are with the side worker: the batch may finish without them
+    results: list[LineResult] | None = None  # `computed`, once waited for (`Linter._computed`)
+
+    def ready(self) -> bool:
+        """Whether the batch can be finished without waiting: its misses' results are in, or
+        it is not a side worker's batch (those of the pool are waited for)."""
+        return not self.side or isinstance(self.computed, list) or self.computed.done()
+
+    def cached(self) -> list:
+        """The batch's results so far: the cache's, and a `_Later` for each miss."""
+        unique, known = self.unique, self.known
+        return [known[k] if k in known else _Later(unique[k]) for k in self.keys]
+
+    def slim(self) -> None:
+        """Drop what only the cached lines needed: the batch waits for its misses with little."""
+        self.texts, self.known, self.miss_pos, self.unique = [], {}, [], {}
 
 
 @dataclass(slots=True)

@@ -205,3 +205,94 @@ def test_cache_is_cold_until_a_run_has_stored_lines(tmp_path, monkeypatch):
     for suffix in ("-wal", "-shm"):
         (tmp_path / "cache" / f"lines.sqlite3{suffix}").unlink(missing_ok=True)
     assert cache_is_cold()  # a damaged file is replaced: every line will be analysed
+
+
+def _edited_copy(data: list[str], every: int) -> list[str]:
+    out = list(data)
+    for i in range(3, len(out), every):  # 1 in `every` lines changed: some break, some get fixed
+        out[i] = out[i].replace('"bot"', '"assistant"') if '"bot"' in out[i] else out[i].replace('"user"', '"human"')
+    return out
+
+
+def _same_report(a, b) -> None:
+    assert a.findings == b.findings
+    assert (a.stats.lines, a.stats.examples, a.stats.formats) == (b.stats.lines, b.stats.examples, b.stats.formats)
+    for name in ("tokens", "trainable", "messages"):  # the same values; their order is not kept
+        assert sorted(getattr(a.stats, name)) == sorted(getattr(b.stats, name)), name
+    assert list(a.line_hashes) == list(b.line_hashes)
+
+
+def _side_starts(monkeypatch) -> list[int]:
+    from tunelint.linter import engine
+
+    started: list[int] = []
+    real = engine._Workers.start
+
+    def start(self, settings, texts):
+        if not self.share:
+            started.append(len(texts))
+        return real(self, settings, texts)
+
+    monkeypatch.setattr(engine._Workers, "start", start)
+    return started
+
+
+def test_a_warm_run_sends_its_few_misses_to_the_side_worker_and_reports_the_same(tmp_path, monkeypatch):
+    """With a warm cache, each batch's misses go to one worker of their own while this process
+    reads on; the lines waiting for them are taken later, out of order. The report is the one a
+    run without the cache gives."""
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    p = tmp_path / "train.jsonl"
+    data = lines(3000, salt=" side")
+    for i in range(0, 3000, 41):
+        data[i] = data[i].replace('"assistant"', '"bot"')
+    p.write_text("\n".join(data) + "\n")
+    with Linter(jobs=2) as two:
+        two.lint_paths([str(p)], lambda _: S)
+    p.write_text("\n".join(_edited_copy(data, 100)) + "\n")
+    started = _side_starts(monkeypatch)
+    with Linter(jobs=2, line_hashes=True) as two:
+        warm = two.lint_paths([str(p)], lambda _: S)[0]
+    with Linter(jobs=1, use_cache=False) as one:
+        fresh = one.lint_paths([str(p)], lambda _: S)[0]
+    assert sum(started) == warm.stats.analysed == 30 and len(started) == 3  # one start per batch
+    assert warm.stats.cached == 2970
+    _same_report(warm, fresh)
+    assert {f.code for f in warm.findings} == {"TL104"}
+
+
+def test_lines_waiting_for_the_side_worker_are_bounded(tmp_path, monkeypatch):
+    from tunelint.linter import engine
+
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(engine, "LATER_MAX", 2)  # taken as soon as more than 2 lines wait
+    p = tmp_path / "train.jsonl"
+    data = lines(2500, salt=" bound")
+    p.write_text("\n".join(data) + "\n")
+    with Linter(jobs=2) as two:
+        two.lint_paths([str(p)], lambda _: S)
+    p.write_text("\n".join(_edited_copy(data, 50)) + "\n")
+    with Linter(jobs=2) as two:
+        warm = two.lint_paths([str(p)], lambda _: S)[0]
+    with Linter(jobs=1, use_cache=False) as one:
+        _same_report(warm, one.lint_paths([str(p)], lambda _: S)[0])
+    assert warm.stats.analysed == 50 and len(warm.findings) == 50
+
+
+def test_a_side_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import pytest
+
+    from tunelint.linter import engine
+
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    p = tmp_path / "train.jsonl"
+    data = lines(1500, salt=" dies")
+    p.write_text("\n".join(data) + "\n")
+    with Linter(jobs=2) as two:
+        two.lint_paths([str(p)], lambda _: S)
+    p.write_text("\n".join(_edited_copy(data, 100)) + "\n")
+    monkeypatch.setattr(engine, "_work", _die)
+    with Linter(jobs=2) as two, pytest.raises(BrokenProcessPool):
+        two.lint_paths([str(p)], lambda _: S)
