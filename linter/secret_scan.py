@@ -128,7 +128,9 @@ def find_secrets(text: str, names: set[str] | None = None) -> list[Secret]:
     if not names:
         return []
     found: list[Secret] = []
-    detectors = _detectors()
+    # detect-secrets (18 MB with the `requests` its plugins import) is loaded only for a literal of
+    # one of its detectors: the keyword check, by far the most common sign in prose, is tunelint's
+    detectors = _detectors() if names - {"keyword"} else {}
     for name in sorted(names - {"keyword"}):
         kind, det = detectors[name]
         patterns = [det] if isinstance(det, re.Pattern) else det.denylist

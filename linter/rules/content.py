@@ -306,13 +306,15 @@ def mojibake(ex: Example) -> Iterator[Violation]:
     with one codec, decode as UTF-8) and leaves nothing ftfy still finds wrong; a repair by
     ftfy's other heuristics is offered as unsafe.
     """
-    import ftfy
-
     line = ex.line
     if line.isascii() and ("\\u" not in line if isinstance(line, str) else b"\\u" not in line):
         return  # no character outside ASCII, written or escaped: nothing to garble
     for turn, at, text, hits in _scanned(ex):
-        if not hits.mojibake or not ftfy.is_bad(text):
+        if not hits.mojibake:
+            continue
+        import ftfy  # loaded only for a text with a sign of mojibake
+
+        if not ftfy.is_bad(text):
             continue
         fixed, steps = ftfy.fix_and_explain(text, _ftfy_config())
         if fixed == text:
