@@ -1,6 +1,6 @@
 """One pass over a text for everything the content rules look for first: the literals of the
 secret detectors and their keywords, runs of four digits (card numbers, IBANs), a digit, a dot
-and a digit (IPv4 addresses), an "@" (e-mail addresses), the two-character signs of mojibake, and
+and a digit (IPv4 addresses), colons (IPv6), an "@" (e-mail addresses), the two-character signs of mojibake, and
 control and replacement characters (broken text).
 One Aho-Corasick automaton (`ahocorasick-rs`) finds them all; each rule then runs its
 recogniser only on the texts, and at the places, where its sign is. Five separate passes cost
@@ -24,6 +24,7 @@ class Hits:
     names: set[str] = field(default_factory=set)  # secret detectors (secret_scan.TRIGGERS) and "keyword"
     fours: list[int] = field(default_factory=list)  # where a run of 4 digits starts
     dotted: list[int] = field(default_factory=list)  # where a digit-dot-digit starts
+    colons: list[int] = field(default_factory=list)  # where each ":" is (IPv6 addresses)
     at: bool = False
     mojibake: bool = False
     broken: bool = False  # a control character (other than tab, LF, CR) or U+FFFD
@@ -69,6 +70,7 @@ def _automaton():
         for b in range(10):
             owner.setdefault(f"{a}.{b}", ".")
     owner.setdefault("@", "@")
+    owner.setdefault(":", ":")
     for pair in _mojibake_pairs():
         owner.setdefault(pair, "moji")
     for ch in BROKEN:
@@ -92,6 +94,8 @@ def scan(text: str) -> Hits:
             h.fours.append(s)
         elif o == ".":
             h.dotted.append(s)
+        elif o == ":":
+            h.colons.append(s)
         elif o == "@":
             h.at = True
         elif o == "moji":

@@ -86,10 +86,10 @@ def _iban(text: str) -> list[Match]:
             if iban.is_valid(m.group(0))]
 
 
-IPV4_AT = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
+IPV4_AT = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")  # a sentence's full stop may follow
 
 
-def _ip(text: str, dotted: list[int]) -> list[Match]:
+def _ip(text: str, dotted: list[int], colons: list[int]) -> list[Match]:
     # IPv4: where a digit, a dot and a digit meet (one automaton pass), the address is matched
     # from the start of that digit run, instead of a regular expression walking the whole text
     cands: list[re.Match] = []
@@ -105,7 +105,7 @@ def _ip(text: str, dotted: list[int]) -> list[Match]:
             if m:
                 cands.append(m)
                 seen = m.end()
-    if "::" in text or text.count(":") >= 7:
+    if _ipv6_like(colons):
         cands += IPV6_RE.finditer(text)
     out = []
     for m in cands:
@@ -144,13 +144,27 @@ def _phone(text: str) -> list[Match]:
 _FINDERS = {"email": _email, "phone": _phone, "card": _card, "iban": _iban}
 
 
+def _close_pair(dotted: list[int], within: int = 8) -> bool:
+    """Whether two digit-dot-digit signs start at most `within` characters apart. Every IPv4
+    address has two (the automaton's matches do not overlap: `1.2.3.4` gives `1.2` and `3.4`;
+    an address's three dots are at most 4 apart), a decimal number or a version `1.5` one."""
+    return len(dotted) > 1 and any(b - a <= within for a, b in zip(dotted, dotted[1:], strict=False))
+
+
+def _ipv6_like(colons: list[int]) -> bool:
+    """Colons as an IPv6 address has them: two adjacent (`::`), or eight groups' seven within the
+    39 characters of the longest form."""
+    return len(colons) > 1 and (any(b == a + 1 for a, b in zip(colons, colons[1:], strict=False)) or any(
+        colons[i + 6] - colons[i] <= 38 for i in range(len(colons) - 6)))
+
+
 def could_hold(kind: str, text: str, hits) -> bool:
     """Whether `text` may hold a `kind`, from its signs (`content_scan.Hits`): most texts hold
     none, and the recognisers are regular expressions over the whole text."""
     if kind == "email":
         return hits.at
     if kind == "ip":
-        return bool(hits.dotted) or "::" in text or text.count(":") >= 7
+        return _close_pair(hits.dotted) or _ipv6_like(hits.colons)
     if kind == "card":
         return hits.runs_of_four() >= 3
     if kind == "iban":
@@ -166,7 +180,7 @@ def find(kind: str, text: str, hits=None) -> list[Match]:
         hits = scan(text)
     if not could_hold(kind, text, hits):
         return []
-    return _ip(text, hits.dotted) if kind == "ip" else _FINDERS[kind](text)
+    return _ip(text, hits.dotted, hits.colons) if kind == "ip" else _FINDERS[kind](text)
 
 
 def prepare() -> None:

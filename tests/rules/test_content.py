@@ -85,6 +85,17 @@ def test_tlc105_public_ip_addresses_only():
     none(chat(user(), assistant("Version 1.2.3.4 of 999.1.1.1")), "TLC105")
 
 
+def test_tlc105_addresses_at_a_sentence_end_and_in_full_ipv6_form():
+    line = chat(user(), assistant("The server is 93.184.216.34. Its v6 address is "
+                                  "2001:4860:4860:0000:0000:0000:0000:8888."))
+    assert [f.message.rsplit(": ", 1)[1] for f in findings(line, "TLC105")] == [
+        "'93.184.216.34'", "'2001:4860:4860:0000:0000:0000:0000:8888'"]
+    # one decimal per sentence, clock times and labels with colons: no address to look for
+    none(chat(user(), assistant("It costs 1.5 or 2.5. Meet at 10:30: agenda: budget: plan: risks: dates: end")),
+         "TLC105")
+    none(chat(user(), assistant("Release 1.2.3.4.5 is out.")), "TLC105")
+
+
 @pytest.mark.parametrize("secret, kind", [
     (GH, "GitHub Token"),
     ("AKIA" + "IOSFODNN7EXAMPLE", "AWS Access Key"),
