@@ -79,14 +79,20 @@ def test_parallel_workers_give_the_same_findings_as_one_process(tmp_path):
     assert a == b and len(a) == len(range(0, 4000, 97))
 
 
+def _faulty_file(tmp_path, n: int, salt: str, every: int | None = None):
+    """train.jsonl of n lines, one in `every` with a wrong role; (its path, its lines)."""
+    p = tmp_path / "train.jsonl"
+    data = lines(n, salt=salt)
+    for i in range(0, n, every) if every else ():
+        data[i] = data[i].replace('"assistant"', '"bot"')
+    p.write_text("\n".join(data) + "\n")
+    return p, data
+
+
 def test_results_the_workers_stored_read_back_the_same(tmp_path, monkeypatch):
     """Workers hand back pickled results that go into the cache as they are."""
     monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
-    p = tmp_path / "train.jsonl"
-    data = lines(3000, salt=" y")
-    for i in range(0, 3000, 89):
-        data[i] = data[i].replace('"assistant"', '"bot"')
-    p.write_text("\n".join(data) + "\n")
+    p, _ = _faulty_file(tmp_path, 3000, " y", 89)
     with Linter(jobs=2) as two:
         cold = two.lint_paths([str(p)], lambda _: S)[0]
     with Linter(jobs=1) as one:
@@ -207,6 +213,15 @@ def test_cache_is_cold_until_a_run_has_stored_lines(tmp_path, monkeypatch):
     assert cache_is_cold()  # a damaged file is replaced: every line will be analysed
 
 
+def _warm(tmp_path, monkeypatch, n: int, salt: str, every: int | None = None):
+    """A file linted once with two workers, its lines in the cache (`_faulty_file`)."""
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    p, data = _faulty_file(tmp_path, n, salt, every)
+    with Linter(jobs=2) as two:
+        two.lint_paths([str(p)], lambda _: S)
+    return p, data
+
+
 def _edited_copy(data: list[str], every: int) -> list[str]:
     out = list(data)
     for i in range(3, len(out), every):  # 1 in `every` lines changed: some break, some get fixed
@@ -241,14 +256,7 @@ def test_a_warm_run_sends_its_few_misses_to_the_side_worker_and_reports_the_same
     """With a warm cache, each batch's misses go to one worker of their own while this process
     reads on; the lines waiting for them are taken later, out of order. The report is the one a
     run without the cache gives."""
-    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
-    p = tmp_path / "train.jsonl"
-    data = lines(3000, salt=" side")
-    for i in range(0, 3000, 41):
-        data[i] = data[i].replace('"assistant"', '"bot"')
-    p.write_text("\n".join(data) + "\n")
-    with Linter(jobs=2) as two:
-        two.lint_paths([str(p)], lambda _: S)
+    p, data = _warm(tmp_path, monkeypatch, 3000, " side", 41)
     p.write_text("\n".join(_edited_copy(data, 100)) + "\n")
     started = _side_starts(monkeypatch)
     with Linter(jobs=2, line_hashes=True) as two:
@@ -264,13 +272,8 @@ def test_a_warm_run_sends_its_few_misses_to_the_side_worker_and_reports_the_same
 def test_lines_waiting_for_the_side_worker_are_bounded(tmp_path, monkeypatch):
     from tunelint.linter import engine
 
-    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(engine, "LATER_MAX", 2)  # taken as soon as more than 2 lines wait
-    p = tmp_path / "train.jsonl"
-    data = lines(2500, salt=" bound")
-    p.write_text("\n".join(data) + "\n")
-    with Linter(jobs=2) as two:
-        two.lint_paths([str(p)], lambda _: S)
+    p, data = _warm(tmp_path, monkeypatch, 2500, " bound")
     p.write_text("\n".join(_edited_copy(data, 50)) + "\n")
     with Linter(jobs=2) as two:
         warm = two.lint_paths([str(p)], lambda _: S)[0]
@@ -286,12 +289,7 @@ def test_a_side_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
 
     from tunelint.linter import engine
 
-    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
-    p = tmp_path / "train.jsonl"
-    data = lines(1500, salt=" dies")
-    p.write_text("\n".join(data) + "\n")
-    with Linter(jobs=2) as two:
-        two.lint_paths([str(p)], lambda _: S)
+    p, data = _warm(tmp_path, monkeypatch, 1500, " dies")
     p.write_text("\n".join(_edited_copy(data, 100)) + "\n")
     monkeypatch.setattr(engine, "_work", _die)
     with Linter(jobs=2) as two, pytest.raises(BrokenProcessPool):
