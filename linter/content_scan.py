@@ -83,6 +83,22 @@ def prepare() -> None:
     _automaton()
 
 
+MEMO_ENTRIES = 4096  # texts remembered by `scan_repeated`: for the system prompts a dataset repeats
+_memo: dict[str, Hits] = {}
+
+
+def scan_repeated(text: str) -> Hits:
+    """`scan`, remembered: for the texts that repeat across a dataset (system prompts, tool
+    outputs), as the token counter remembers theirs. A user's or an answer's text rarely repeats,
+    and looking it up would hash it for nothing. The Hits are shared: read them, never change them."""
+    h = _memo.get(text)
+    if h is None:
+        if len(_memo) > MEMO_ENTRIES:
+            _memo.clear()
+        h = _memo[text] = scan(text)
+    return h
+
+
 def scan(text: str) -> Hits:
     ac, owner = _automaton()
     h = Hits()

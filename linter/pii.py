@@ -172,15 +172,31 @@ def could_hold(kind: str, text: str, hits) -> bool:
     return True
 
 
-def find(kind: str, text: str, hits=None) -> list[Match]:
-    """The `kind` matches in `text`; `hits`: its `content_scan.scan`, when already made."""
+def find(kind: str, text: str, hits=None, repeated: bool = False) -> list[Match]:
+    """The `kind` matches in `text`; `hits`: its `content_scan.scan`, when already made.
+    `repeated`: a text that repeats across the dataset (a system prompt): its matches are
+    remembered."""
     if hits is None:
         from .content_scan import scan
 
         hits = scan(text)
     if not could_hold(kind, text, hits):
         return []
+    if repeated:
+        return _find_repeated(kind, text, hits)
     return _ip(text, hits.dotted, hits.colons) if kind == "ip" else _FINDERS[kind](text)
+
+
+_memo: dict[tuple[str, str], list[Match]] = {}
+
+
+def _find_repeated(kind: str, text: str, hits) -> list[Match]:
+    found = _memo.get((kind, text))
+    if found is None:
+        if len(_memo) > 4096:
+            _memo.clear()
+        found = _memo[(kind, text)] = find(kind, text, hits)
+    return found
 
 
 def prepare() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import content_scan, pii, refusals, repetition
-from ..content_scan import CONTROL, scan
+from ..content_scan import CONTROL, scan, scan_repeated
 from ..example import Example, Turn
 from ..findings import Severity
 from ..registry import declare, rule
@@ -38,8 +38,12 @@ def _scanned(ex: Example) -> list:
     """(turn, path, text, signs) for every text, scanned once for all the rules
     (`content_scan`)."""
     if ex._scanned is None:
-        ex._scanned = [(turn, at, text, scan(text)) for turn, at, text in _texts(ex)]
+        ex._scanned = [(turn, at, text, scan(text) if turn.role in _UNIQUE else scan_repeated(text))
+                       for turn, at, text in _texts(ex)]
     return ex._scanned
+
+
+_UNIQUE = frozenset({"user", "assistant"})  # the roles whose texts rarely repeat (`scan_repeated`)
 
 
 # -- TLC1xx private data -------------------------------------------------------------------------
@@ -61,7 +65,7 @@ def _private(ex: Example, kind: str) -> Iterator[Violation]:
     numbers: dict[str, int] = {}
     label, placeholder = pii.LABELS[kind], pii.PLACEHOLDERS[kind]
     for turn, at, text, hits in _scanned(ex):
-        for m in pii.find(kind, text, hits):
+        for m in pii.find(kind, text, hits, repeated=turn.role not in _UNIQUE):
             n = numbers.setdefault(m.value, len(numbers) + 1)
             token = f"<{placeholder}_{n}>"
             sev = None if turn.role == ANSWER else Severity.INFO

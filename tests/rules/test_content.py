@@ -281,3 +281,22 @@ def test_language_rules_without_lingua_say_what_to_install(tmp_path, monkeypatch
         assert CliRunner().invoke(main, ["check", "--no-stats", "--tokenizer", "none", str(p)]).exit_code == 1
     finally:
         langid.detector.cache_clear()
+
+
+def test_a_repeated_system_prompt_reports_on_every_line_it_is_on():
+    """System prompts' signs and matches are remembered from one example to the next
+    (`content_scan.scan_repeated`, `pii.find(repeated=True)`); each line still gets its own
+    findings, at its own columns, and another text is not answered from the memory."""
+    sys_msg = {"role": "system", "content": "Support desk. Escalate to ops.lead@acme-corp.io or 93.184.216.34."}
+    lines = [dumps({"messages": [sys_msg, {"role": "user", "content": f"Question {i}?"},
+                                 {"role": "assistant", "content": f"Answer {i}."}]}) for i in range(3)]
+    other = {"role": "system", "content": "Support desk. Escalate to the lead."}
+    lines.insert(1, dumps({"messages": [other, {"role": "user", "content": "Hi"},
+                                        {"role": "assistant", "content": "Hello."}]}))
+    found = [f for f in lint("\n".join(lines)).findings if f.code in ("TLC101", "TLC105")]
+    assert sorted((f.line, f.code) for f in found) == [(1, "TLC101"), (1, "TLC105"), (3, "TLC101"), (3, "TLC105"),
+                                                       (4, "TLC101"), (4, "TLC105")]
+    for f in found:
+        assert (f.column, f.end_column) in (span(lines[f.line - 1], "ops.lead@acme-corp.io"),
+                                            span(lines[f.line - 1], "93.184.216.34"))
+        assert f.severity.value == "info"  # a system message: read, not learnt to write
