@@ -29,6 +29,12 @@ class Hits:
     mojibake: bool = False
     broken: bool = False  # a control character (other than tab, LF, CR) or U+FFFD
 
+    def adjacent_fours(self) -> bool:
+        """Two runs of 4 digits one after the other (at most one separator between): every card
+        number and IBAN has them (`4539 1488`, `37040044`); a year or an order number has not."""
+        f = self.fours
+        return len(f) > 1 and any(b - a <= 5 for a, b in zip(f, f[1:], strict=False))
+
     def runs_of_four(self) -> int:
         """Runs of 4 digits that do not overlap: a card number has 3 or more, an IBAN 2 or more."""
         n, last = 0, -4

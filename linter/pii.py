@@ -166,9 +166,9 @@ def could_hold(kind: str, text: str, hits) -> bool:
     if kind == "ip":
         return _close_pair(hits.dotted) or _ipv6_like(hits.colons)
     if kind == "card":
-        return hits.runs_of_four() >= 3
+        return hits.adjacent_fours() and hits.runs_of_four() >= 3
     if kind == "iban":
-        return hits.runs_of_four() >= 2 and not text.islower()
+        return hits.adjacent_fours() and hits.runs_of_four() >= 2 and not text.islower()
     return True
 
 

@@ -71,10 +71,26 @@ def test_tlc103_cards_need_a_valid_luhn_digit_and_are_not_the_networks_test_numb
     none(chat(user(), assistant("Order 1234567890123 shipped.")), "TLC103")
 
 
+@pytest.mark.parametrize("card", ["4539-1488-0343-6467", "4539148803436467", "3401 234567 89014"])
+def test_tlc103_cards_written_with_dashes_without_separators_and_in_amex_groups(card):
+    line = chat(user(), assistant(f"Pay with {card} today."))
+    assert_at(one(line, "TLC103"), 1, span(line, card))
+
+
+def test_card_and_iban_recognisers_run_only_where_two_runs_of_four_digits_meet():
+    from tunelint.linter import content_scan
+
+    assert content_scan.scan("DE89 3704 0044").adjacent_fours()
+    assert content_scan.scan("GB82WEST12345698765432").adjacent_fours()
+    assert not content_scan.scan("In 2019, 2020 and 2021 we sold 4000 units.").adjacent_fours()
+
+
 def test_tlc104_iban_with_its_checksum():
     line = chat(user(), assistant("Überweisen Sie auf DE89 3704 0044 0532 0130 00, danke."))
     assert_at(one(line, "TLC104"), 1, span(line, "DE89 3704 0044 0532 0130 00"))
     one(chat(user(), assistant("Virement sur FR1420041010050500013M02606.")), "TLC104")
+    assert len(findings(chat(user(), assistant("Pay GB82WEST12345698765432 or NL91 ABNA 0417 1643 00.")),
+                        "TLC104")) == 2
     none(chat(user(), assistant("Account DE89 3704 0044 0532 0130 01.")), "TLC104")  # bad check digits
 
 
