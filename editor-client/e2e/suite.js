@@ -944,7 +944,15 @@ async function main() {
         await page.locator('.tabs-container .tab', { hasText: 'chat.jsonl' }).first().click();
         await page.locator('.editor-instance .monaco-editor.focused').waitFor({ timeout: 10_000 });
         await page.keyboard.press('Control+S');
-        await until(() => fs.readFileSync(file, 'utf8') !== original, 10_000, 'chat.jsonl was not saved');
+        // the editor saves by truncating the file, then writing it: wait for the whole new text
+        await until(() => {
+          const text = fs.readFileSync(file, 'utf8');
+          if (text === original) {
+            return false;
+          }
+          JSON.parse(text.split('\n')[0]); // a save in progress reads empty or cut: wait on
+          return text.split('\n').length === original.split('\n').length;
+        }, 10_000, 'chat.jsonl was not saved');
       });
       const saved = fs.readFileSync(file, 'utf8').split('\n');
       const before = original.split('\n');
