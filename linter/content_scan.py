@@ -89,20 +89,26 @@ def prepare() -> None:
     _automaton()
 
 
-MEMO_ENTRIES = 4096  # texts remembered by `scan_repeated`: for the system prompts a dataset repeats
+MEMO_ENTRIES = 4096  # entries a `remember` memo keeps: for the system prompts a dataset repeats
 _memo: dict[str, Hits] = {}
+
+
+def remember(memo: dict, key, make):
+    """`memo[key]`, made with `make()` the first time; the memo is emptied past MEMO_ENTRIES
+    (it is for the texts a dataset repeats, not a corpus)."""
+    value = memo.get(key)
+    if value is None:
+        if len(memo) > MEMO_ENTRIES:
+            memo.clear()
+        value = memo[key] = make()
+    return value
 
 
 def scan_repeated(text: str) -> Hits:
     """`scan`, remembered: for the texts that repeat across a dataset (system prompts, tool
     outputs), as the token counter remembers theirs. A user's or an answer's text rarely repeats,
     and looking it up would hash it for nothing. The Hits are shared: read them, never change them."""
-    h = _memo.get(text)
-    if h is None:
-        if len(_memo) > MEMO_ENTRIES:
-            _memo.clear()
-        h = _memo[text] = scan(text)
-    return h
+    return remember(_memo, text, lambda: scan(text))
 
 
 def scan(text: str) -> Hits:

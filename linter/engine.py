@@ -417,16 +417,17 @@ class Linter:
         # lines are analysed from their UTF-8 bytes: cheaper to send to a worker (pickling a
         # text encodes it again) and to parse (`Analyzer._analyze`)
         todo = [texts[i] if data[i] is None else data[i] for i in first_pos]
-        if self._workers and len(todo) >= PARALLEL_MIN_MISSES:
+        to_pool = bool(self._workers) and len(todo) >= PARALLEL_MIN_MISSES
+        to_side = not to_pool and bool(todo) and side and self._side is not None and len(known) >= len(todo)
+        if to_pool:
             computed = self._workers.start(settings, todo)
-        elif todo and side and self._side and len(known) >= len(todo):
+        elif to_side:
             computed = self._side.start(settings, todo)
-            return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed, side=True)
         elif todo:
             computed = self.analyzer(settings).analyze_many(todo)
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
-        return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed)
+        return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed, side=to_side)
 
     def _computed(self, w: _Work) -> list[LineResult]:
         """The batch's analysed results (one per distinct miss), waited for and stored in the

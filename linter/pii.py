@@ -183,20 +183,17 @@ def find(kind: str, text: str, hits=None, repeated: bool = False) -> list[Match]
     if not could_hold(kind, text, hits):
         return []
     if repeated:
-        return _find_repeated(kind, text, hits)
+        from .content_scan import remember
+
+        return remember(_memo, (kind, text), lambda: _match(kind, text, hits))
+    return _match(kind, text, hits)
+
+
+_memo: dict[tuple[str, str], list[Match]] = {}  # (kind, repeated text) → its matches (`find`)
+
+
+def _match(kind: str, text: str, hits) -> list[Match]:
     return _ip(text, hits.dotted, hits.colons) if kind == "ip" else _FINDERS[kind](text)
-
-
-_memo: dict[tuple[str, str], list[Match]] = {}
-
-
-def _find_repeated(kind: str, text: str, hits) -> list[Match]:
-    found = _memo.get((kind, text))
-    if found is None:
-        if len(_memo) > 4096:
-            _memo.clear()
-        found = _memo[(kind, text)] = find(kind, text, hits)
-    return found
 
 
 def prepare() -> None:
