@@ -111,12 +111,18 @@ def scan_repeated(text: str) -> Hits:
     return remember(_memo, text, lambda: scan(text))
 
 
+EMPTY = Hits()  # what `scan` gives a text without any sign (most texts): shared, never changed
+
+
 def scan(text: str) -> Hits:
     ac, owner = _automaton()
+    matches = ac.find_matches_as_indexes(text)
+    if not matches:
+        return EMPTY
     h = Hits()
     # not overlapping: one sign of each kind at each place is enough (an IPv4 address needs one
     # digit-dot-digit, a card number three runs of four digits that do not overlap)
-    for i, s, _ in ac.find_matches_as_indexes(text):
+    for i, s, _ in matches:
         o = owner[i]
         if o == 4:
             h.fours.append(s)

@@ -158,30 +158,39 @@ def _ipv6_like(colons: list[int]) -> bool:
         colons[i + 6] - colons[i] <= 38 for i in range(len(colons) - 6)))
 
 
-def could_hold(kind: str, text: str, hits) -> bool:
-    """Whether `text` may hold a `kind`, from its signs (`content_scan.Hits`): most texts hold
+# the kinds whose every match holds a sign the shared scan finds (`content_scan`, `possible`); a
+# phone number has none, so every text is searched for one
+SIGNED = ("email", "card", "iban", "ip")
+
+
+def possible(text: str, hits) -> tuple[str, ...]:
+    """The SIGNED kinds `text` may hold, from its signs (`content_scan.Hits`): most texts hold
     none, and the recognisers are regular expressions over the whole text."""
-    if kind == "email":
-        return hits.at
-    if kind == "ip":
-        return _close_pair(hits.dotted) or _ipv6_like(hits.colons)
-    if kind == "card":
-        return hits.adjacent_fours() and hits.runs_of_four() >= 3
-    if kind == "iban":
-        return hits.adjacent_fours() and hits.runs_of_four() >= 2 and not text.islower()
-    return True
+    out = []
+    if hits.at:
+        out.append("email")
+    if hits.fours and hits.adjacent_fours():
+        runs = hits.runs_of_four()
+        if runs >= 3:
+            out.append("card")
+        if runs >= 2 and not text.islower():
+            out.append("iban")
+    if _close_pair(hits.dotted) or _ipv6_like(hits.colons):
+        out.append("ip")
+    return tuple(out)
 
 
 def find(kind: str, text: str, hits=None, repeated: bool = False) -> list[Match]:
     """The `kind` matches in `text`; `hits`: its `content_scan.scan`, when already made.
     `repeated`: a text that repeats across the dataset (a system prompt): its matches are
     remembered."""
-    if hits is None:
-        from .content_scan import scan
+    if kind in SIGNED:
+        if hits is None:
+            from .content_scan import scan
 
-        hits = scan(text)
-    if not could_hold(kind, text, hits):
-        return []
+            hits = scan(text)
+        if kind not in possible(text, hits):
+            return []
     if repeated:
         from .content_scan import remember
 

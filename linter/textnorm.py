@@ -32,12 +32,28 @@ def normalize(text: str, *, casefold: bool = True) -> str:
     """Unicode NFC, runs of whitespace collapsed to one space, stripped, case-folded (optional)."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    # A printable text has no whitespace but " " (every other whitespace character is a control
-    # or separator character): without doubled, leading or trailing spaces it is collapsed
-    # already, and checking that costs a sixth of splitting and joining it.
-    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
-        text = " ".join(text.split())
+    text = _collapsed(text)
     return text.casefold() if casefold else text
+
+
+def _is_collapsed(text: str) -> bool:
+    """A printable text has no whitespace but " " (every other whitespace character is a control
+    or separator character): without doubled, leading or trailing spaces it is collapsed
+    already, and checking that costs a sixth of splitting and joining it."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+
+
+def _collapsed(text: str) -> str:
+    """``" ".join(text.split())``. Most texts that are not collapsed already only have line
+    breaks, single or paired (paragraphs), between words: replacing those and checking the result
+    costs two thirds of splitting and joining."""
+    if _is_collapsed(text):
+        return text
+    if "\n" in text:
+        joined = text.replace("\n\n", "\n").replace("\n", " ")
+        if _is_collapsed(joined):
+            return joined
+    return " ".join(text.split())
 
 
 def exact_key(text: str, *, casefold: bool = True) -> int:

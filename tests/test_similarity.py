@@ -196,13 +196,16 @@ def test_exact_key_ignores_case_spacing_and_unicode_form():
 
 
 def test_normalize_skips_splitting_only_texts_that_are_collapsed_already():
-    """`normalize` leaves printable texts without doubled or outer spaces as they are; on random
-    texts of every kind of whitespace it equals splitting and joining NFC."""
+    """`normalize` leaves printable texts without doubled or outer spaces as they are, and turns
+    texts with line breaks alone between words into spaces without splitting; on random texts of
+    every kind of whitespace it equals splitting and joining NFC."""
     from tunelint.linter.textnorm import normalize
 
     blanks = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2000", "\u2028",
               "\u2029", "\u3000", "\u200b", "\ufeff"]
-    chars = blanks + list("abcXYZ.,!é") + ["e\u0301", "ß", "İ", "中", "🙂", "\x00"]
+    # line breaks single, paired and more (what most texts have between words: `_collapsed`)
+    breaks = ["\n", "\n\n", "\n\n\n", " \n", "\n "]
+    chars = blanks + breaks + list("abcXYZ.,!é") + ["e\u0301", "ß", "İ", "中", "🙂", "\x00"]
     rng = random.Random(1)
     for _ in range(50000):
         t = "".join(rng.choices(chars, k=rng.randint(0, 12)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import content_scan, pii, refusals, repetition
-from ..content_scan import CONTROL, scan, scan_repeated
+from ..content_scan import CONTROL, EMPTY, scan, scan_repeated
 from ..example import Example, Turn
 from ..findings import Severity
 from ..registry import declare, rule
@@ -35,11 +35,19 @@ def _texts(ex: Example) -> Iterator[tuple[Turn, tuple, str]]:
 
 
 def _scanned(ex: Example) -> list:
-    """(turn, path, text, signs) for every text, scanned once for all the rules
-    (`content_scan`)."""
+    """(turn, path, text, signs, private-data kinds it may hold) for every text with a sign that
+    a content rule acts on (`content_scan`, `pii.possible`), scanned once for all the rules. Most
+    texts have none, and the rules look no further at them."""
     if ex._scanned is None:
-        ex._scanned = [(turn, at, text, scan(text) if turn.role in _UNIQUE else scan_repeated(text))
-                       for turn, at, text in _texts(ex)]
+        out = []
+        for turn, at, text in _texts(ex):
+            hits = scan(text) if turn.role in _UNIQUE else scan_repeated(text)
+            if hits is EMPTY:
+                continue
+            kinds = pii.possible(text, hits)
+            if kinds or hits.names or hits.mojibake or hits.broken:
+                out.append((turn, at, text, hits, kinds))
+        ex._scanned = out
     return ex._scanned
 
 
@@ -64,7 +72,10 @@ value; it changes what the example teaches, so it is offered only with `--unsafe
 def _private(ex: Example, kind: str) -> Iterator[Violation]:
     numbers: dict[str, int] = {}
     label, placeholder = pii.LABELS[kind], pii.PLACEHOLDERS[kind]
-    for turn, at, text, hits in _scanned(ex):
+    signed = kind in pii.SIGNED  # else (a phone number) every text is searched
+    for turn, at, text, hits, kinds in _scanned(ex) if signed else ((*t, None, ()) for t in _texts(ex)):
+        if signed and kind not in kinds:
+            continue
         for m in pii.find(kind, text, hits, repeated=turn.role not in _UNIQUE):
             n = numbers.setdefault(m.value, len(numbers) + 1)
             token = f"<{placeholder}_{n}>"
@@ -129,7 +140,7 @@ def secret(ex: Example) -> Iterator[Violation]:
     """
     from ..secret_scan import find_secrets
 
-    for turn, at, text, hits in _scanned(ex):
+    for turn, at, text, hits, _ in _scanned(ex):
         for s in find_secrets(text, hits.names) if hits.names else ():
             yield Violation(f"{s.kind} in {_where(turn)}: {s.masked(text)}", at, within=(s.start, s.end))
 
@@ -313,7 +324,7 @@ def mojibake(ex: Example) -> Iterator[Violation]:
     line = ex.line
     if line.isascii() and ("\\u" not in line if isinstance(line, str) else b"\\u" not in line):
         return  # no character outside ASCII, written or escaped: nothing to garble
-    for turn, at, text, hits in _scanned(ex):
+    for turn, at, text, hits, _ in _scanned(ex):
         if not hits.mojibake:
             continue
         import ftfy  # loaded only for a text with a sign of mojibake
@@ -346,7 +357,7 @@ def broken_characters(ex: Example) -> Iterator[Violation]:
     **Fix safety:** removing control characters is safe; a replacement character has no fix (what
     it stood for is lost).
     """
-    for turn, at, text, hits in _scanned(ex):
+    for turn, at, text, hits, _ in _scanned(ex):
         if not hits.broken:
             continue
         i = text.find("\ufffd")
