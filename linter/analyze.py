@@ -84,10 +84,11 @@ class Analyzer:
         before forking workers, so that they share it."""
         if self.signer is not None:
             self.signer.prepare()
-        if any(r.code.startswith("TLC") for rs in self._rules_by_format.values() for r in rs):
+        codes = {r.code for rs in self._rules_by_format.values() for r in rs}
+        if any(c.startswith("TLC") for c in codes):
             from .rules.content import prepare
 
-            prepare()
+            prepare(codes)
 
     def analyze(self, text: str) -> LineResult:
         return self.analyze_many([text])[0]

@@ -206,12 +206,7 @@ def _match(kind: str, text: str, hits) -> list[Match]:
 
 
 def prepare() -> None:
-    """Load what the recognisers load on first use (before the CLI's workers fork)."""
-    import stdnum.iban  # noqa: F401
-    import stdnum.luhn  # noqa: F401
-
+    """Load the phone matcher (libphonenumber's metadata), which searches every text, now (in
+    the CLI, before its workers fork). The card and IBAN checks (`python-stdnum`) run only on
+    texts with their signs, and load on the first."""
     _phone_matcher()
-    stdnum_iban_probe = "DE89370400440532013000"
-    from stdnum import iban
-
-    iban.is_valid(stdnum_iban_probe)  # loads the IBAN registry

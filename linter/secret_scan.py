@@ -112,11 +112,6 @@ def _detectors() -> dict:
     return out
 
 
-def prepare() -> None:
-    """Load the detectors and build the automaton now (before the CLI's workers fork)."""
-    _detectors()
-
-
 def find_secrets(text: str, names: set[str] | None = None) -> list[Secret]:
     """The secrets in `text`, in order, none overlapping another. `names`: the detectors whose
     literals the text holds (`content_scan.scan`), when already known."""

@@ -316,3 +316,39 @@ def test_a_repeated_system_prompt_reports_on_every_line_it_is_on():
         assert (f.column, f.end_column) in (span(lines[f.line - 1], "ops.lead@acme-corp.io"),
                                             span(lines[f.line - 1], "93.184.216.34"))
         assert f.severity.value == "info"  # a system message: read, not learnt to write
+
+
+_LOADS = """
+import json, sys
+from tunelint.linter.analyze import Analyzer
+from tunelint.linter.settings import Settings
+a = Analyzer(Settings(select=tuple(sys.argv[1].split(","))))
+a.prepare()
+loaded = lambda: {m: m in sys.modules for m in ("detect_secrets", "ftfy", "stdnum", "phonenumbers")}
+before = loaded()
+a.analyze(sys.argv[2])
+print(json.dumps([before, loaded()]))
+"""
+
+
+@pytest.mark.parametrize("line, select, before, after", [
+    # the defaults: what runs on a sign only loads on the first text with it
+    (chat(user("Hi"), assistant("Hello")), "TL", set(), set()),
+    (chat(user("Key?"), assistant(f"Use {GH}")), "TL", set(), {"detect_secrets"}),
+    (chat(user("Fix"), assistant("cafÃ© au lait")), "TL", set(), {"ftfy"}),
+    (chat(user("Pay"), assistant("DE89 3704 0044 0532 0130 00")), "TL", set(), {"stdnum"}),
+    # the phone matcher searches every text: with TLC102 on, it loads before the workers fork
+    (chat(user("Hi"), assistant("Hello")), "TL,TLC102", {"phonenumbers"}, {"phonenumbers"}),
+])
+def test_recognisers_that_run_on_every_text_load_before_the_fork_the_others_on_their_first_sign(
+        line, select, before, after):
+    """`Analyzer.prepare` (what the CLI runs before forking its workers) loads what searches
+    every text; a library needed only for a text with its sign loads in the process that meets
+    one, so a dataset without any does not pay for it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _LOADS, select, line], capture_output=True, text=True, check=True)
+    was, now = json.loads(out.stdout)
+    assert {m for m, v in was.items() if v} == before
+    assert {m for m, v in now.items() if v} == before | after
