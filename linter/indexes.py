@@ -42,14 +42,17 @@ class FormatIndex:
 
     def add(self, path: str, line: int, text: str, result: LineResult) -> None:
         if result.format:
-            by_line = self.formats.setdefault(path, {})
+            by_line = self.formats.get(path)
+            if by_line is None:  # (not setdefault: it would build a dict and a Counter for every line)
+                by_line = self.formats[path] = {}
+                self.counts[path] = Counter()
             old = by_line.get(line)
             if old == result.format:
                 return
             if old is not None:
                 self._uncount(path, old)
             by_line[line] = result.format
-            self.counts.setdefault(path, Counter())[result.format] += 1
+            self.counts[path][result.format] += 1
         else:  # a line edited in place keeps its id (the server): its old format must go
             self.remove(path, line)
 
@@ -92,7 +95,9 @@ class SizeIndex:
         self.examples: dict[str, set[int]] = {}
 
     def add(self, path: str, line: int, text: str, result: LineResult) -> None:
-        bucket = self.examples.setdefault(path, set())
+        bucket = self.examples.get(path)
+        if bucket is None:
+            bucket = self.examples[path] = set()
         if result.is_example:
             bucket.add(line)
         else:  # a line edited in place keeps its id (the server): it is no longer an example

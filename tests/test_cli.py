@@ -221,3 +221,15 @@ def test_hf_tokenizer_counts_through_the_cli_and_template_edits_invalidate_the_c
     build_tokenizer(folder, CHATML.replace("<|im_start|>", "<|im_start|>\n"))
     second = json.loads(CliRunner().invoke(main, args).output)["stats"][str(p)]
     assert second["tokens_per_example"]["min"] > first["tokens_per_example"]["min"]
+
+
+def test_the_command_ends_a_check_at_once_with_its_whole_report_and_its_exit_code(tmp_path):
+    """`entry` ends the process after a local check without freeing its objects: the report is
+    written out whole (here 3,000 findings, past any pipe buffer) and the exit code kept; a
+    usage error and another command exit as usual."""
+    p = write(tmp_path, "train.jsonl", [BAD_ROLE] * 3000)
+    r = run_cli("check", "--no-cache", "--profile", "hf", "--format", "json", str(p))
+    assert r.returncode == 1
+    assert len(json.loads(r.stdout)["findings"]) >= 3000
+    assert run_cli("check", "--exit-zero", "--profile", "hf", str(p)).returncode == 0
+    assert run_cli("rules").returncode == 0

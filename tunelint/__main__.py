@@ -1,3 +1,3 @@
-from tunelint.cli import main
+from tunelint.cli import entry
 
-main()
+entry()

@@ -37,6 +37,27 @@ def main() -> None:
     """Lint chat fine-tuning data (JSONL) before training, and fine-tune it."""
 
 
+_finished_check = False  # a local `check` wrote its report and closed its files (`entry`)
+
+
+def entry() -> None:
+    """The `tunelint` command (and `python -m tunelint`): `main`. After a local `check` has
+    written its report and closed its cache, the process ends without freeing its objects one
+    by one, as mypy does (a 50,000-line file's indexes took 0.13 s to free). Any other command,
+    and `main` called in-process (the tests' CliRunner), exits as usual."""
+    try:
+        main()
+    except SystemExit as e:
+        if not _finished_check or not isinstance(e.code, int):
+            raise
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe: Python's own exit reports it
+            raise e from None
+        os._exit(e.code)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
@@ -89,6 +110,8 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
         click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for the traceback)",
                    err=True)
         sys.exit(2)
+    global _finished_check
+    _finished_check = engine == "local"  # (a Ray client shuts down at exit)
     sys.exit(0 if exit_zero else code)
 
 
