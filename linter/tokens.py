@@ -302,10 +302,10 @@ _prefetched: dict[str, tuple[threading.Thread, list]] = {}
 
 
 def prefetch_counter(spec: str | None) -> None:
-    """Start building the counter for `spec` in a thread, for `make_counter` to take. gigatoken
-    and tiktoken build their tables in Rust without the GIL (a quarter of a second for
-    o200k_base), so a cold run builds it while it imports the rest and reads the first lines.
-    Not for Hugging Face tokenizers (their own thread pool must not meet a fork)."""
+    """Start building the counter for `spec` in a thread, for `make_counter` to take. Only the
+    waits overlap it: gigatoken 0.10's `from_tiktoken` holds the GIL for the 0.3 s it takes on
+    o200k_base (a thread beside it got 4.5% of its progress, bench/README.md). Not for Hugging
+    Face tokenizers (their own thread pool must not meet a fork)."""
     if not spec or spec.startswith("hf:"):
         return
     with _prefetch_lock:
