@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -302,6 +303,10 @@ def reduce_part(threshold: float, *parts: dict | None) -> dict:
 
 # -- on the driver --------------------------------------------------------------------------------
 
+CLIENT_ATTEMPTS = 2  # tries of a ray:// connection whose server failed to start (`_connect`)
+CLIENT_START_FAILED = "Starting Ray client server failed"  # Ray Client's proxy's words for it
+
+
 def _connect(address: str | None, jobs: int | None):
     try:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -313,10 +318,18 @@ def _connect(address: str | None, jobs: int | None):
                 "runtime_env": {"env_vars": env} if env else None}
     if address:
         _reachable(address)
-        try:
-            ray.init(address=address, **kw)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise RayRunError(f"cannot connect to the Ray cluster at {address}: {e}") from None
+        for attempt in range(CLIENT_ATTEMPTS):
+            try:
+                ray.init(address=address, **kw)
+                break
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                # Ray Client's proxy starts a server process for each client; on a busy machine
+                # that start can fail once and work the next time
+                if attempt + 1 < CLIENT_ATTEMPTS and CLIENT_START_FAILED in str(e):
+                    ray.shutdown()
+                    time.sleep(1.0)
+                    continue
+                raise RayRunError(f"cannot connect to the Ray cluster at {address}: {e}") from None
     else:  # a cluster of this machine, for this run
         ray.init(address="local", num_cpus=jobs, object_store_memory=LOCAL_OBJECT_STORE, include_dashboard=False,
                  **kw)

@@ -167,3 +167,34 @@ def test_local_cluster_when_no_address(dataset, local_outputs):
 def test_address_needs_the_ray_engine(dataset):
     p = _check(dataset, "--address", "auto")
     assert p.returncode == 2 and "--engine ray" in p.stderr
+
+
+@pytest.mark.parametrize("failures, connected", [(1, True), (2, False)])
+def test_a_ray_client_server_that_fails_to_start_once_is_tried_again(monkeypatch, failures, connected):
+    """Ray Client's proxy starts a server process per client, which on a busy machine can fail
+    to start: `_connect` tries once more, and a second failure is the clear error."""
+    import types
+
+    from tunelint.linter import ray_engine
+
+    calls = []
+
+    def init(address=None, **kw):
+        calls.append(address)
+        if calls.count(address) <= failures:
+            raise RuntimeError("Starting Ray client server failed. See ray_client_server_23000.err for detailed logs.")
+
+    fake = types.SimpleNamespace(init=init, shutdown=lambda: calls.append("shutdown"))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(ray_engine.time, "sleep", lambda s: None)
+    with socket.socket() as listener:  # what `_reachable` finds answering
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"ray://127.0.0.1:{listener.getsockname()[1]}"
+        if connected:
+            assert ray_engine._connect(address, None) is fake
+            assert calls == [address, "shutdown", address]
+        else:
+            with pytest.raises(ray_engine.RayRunError, match="cannot connect to the Ray cluster.*client server failed"):
+                ray_engine._connect(address, None)
+            assert calls == [address, "shutdown", address]
