@@ -72,10 +72,11 @@ value; it changes what the example teaches, so it is offered only with `--unsafe
 def _private(ex: Example, kind: str) -> Iterator[Violation]:
     numbers: dict[str, int] = {}
     label, placeholder = pii.LABELS[kind], pii.PLACEHOLDERS[kind]
-    signed = kind in pii.SIGNED  # else (a phone number) every text is searched
-    for turn, at, text, hits, kinds in _scanned(ex) if signed else ((*t, None, ()) for t in _texts(ex)):
-        if signed and kind not in kinds:
-            continue
+    if kind in pii.SIGNED:  # the texts whose signs allow the kind
+        texts = ((turn, at, text, hits) for turn, at, text, hits, kinds in _scanned(ex) if kind in kinds)
+    else:  # a phone number has no sign: every text is searched
+        texts = ((turn, at, text, None) for turn, at, text in _texts(ex))
+    for turn, at, text, hits in texts:
         for m in pii.find(kind, text, hits, repeated=turn.role not in _UNIQUE):
             n = numbers.setdefault(m.value, len(numbers) + 1)
             token = f"<{placeholder}_{n}>"
