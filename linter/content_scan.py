@@ -10,7 +10,6 @@ characters cost as much as this whole pass).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 # the characters TLC502 reports: control characters other than tab, line feed and carriage return,
@@ -58,8 +57,27 @@ def _mojibake_pairs() -> set[str]:
     return {a + c for lead in range(0xC2, 0xF5) for cont in range(0x80, 0xC0) for a in chars(lead) for c in chars(cont)}
 
 
-@functools.cache
+_BUILT: list = []  # the automaton and each pattern's owner, once built
+
+
 def _automaton():
+    """The automaton, built on first use if `prepare` has not built it."""
+    if not _BUILT:
+        _BUILT.append(_build(dfa=False))
+    return _BUILT[0]
+
+
+def prepare() -> None:
+    """Build the automaton now, as a DFA: for a process about to scan many texts (the CLI's,
+    before its workers fork and share it). A DFA scans twice as fast (0.11 against 0.21 s per
+    10k lines' texts) but takes 19 MB instead of 3 and 0.11 s to build instead of 0.03: a
+    process that scans a few texts (the language server's edits, a warm run's side worker)
+    builds the default automaton on first use instead."""
+    if not _BUILT:
+        _BUILT.append(_build(dfa=True))
+
+
+def _build(dfa: bool):
     import ahocorasick_rs
 
     from .secret_scan import KEYWORDS, TRIGGERS
@@ -82,11 +100,8 @@ def _automaton():
     for ch in BROKEN:
         owner.setdefault(ch, "broken")
     patterns = list(owner)
-    return ahocorasick_rs.AhoCorasick(patterns), [owner[p] for p in patterns]
-
-
-def prepare() -> None:
-    _automaton()
+    impl = ahocorasick_rs.Implementation.DFA if dfa else None
+    return ahocorasick_rs.AhoCorasick(patterns, implementation=impl), [owner[p] for p in patterns]
 
 
 MEMO_ENTRIES = 4096  # entries a `remember` memo keeps: for the system prompts a dataset repeats

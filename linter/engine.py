@@ -14,11 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
+from time import perf_counter
 
 from .analyze import DUPLICATE_CODES, NOT_ANALYSED, Analyzer
+from .balance import Balance
 from .cache import LineCache, open_cache
 from .file_findings import FileFindings, blank_text_problem
 from .findings import Finding
+from .handoff import Handoff, Placed
 from .indexes import DatasetIndex, FormatIndex, SizeIndex
 from .parquet import ParquetReadError, check_parquet, is_parquet, read_rows
 from .results import LineResult
@@ -87,20 +91,29 @@ def line_hash(text: str) -> int:
 class _Workers:
     """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings.
     `share`: with fork, the workers inherit the parent's analyzer (built in the parent first);
-    without, each builds its own while the parent goes on."""
+    without, each builds its own while the parent goes on. `local`: when they share it, this
+    process is one of the `jobs` and analyses a share of each batch itself (`balance`), beside
+    `jobs - 1` workers."""
 
     def __init__(self, jobs: int, start_method: str, analyzer_for: Callable[[Settings], Analyzer],
-                 share: bool = True):
+                 share: bool = True, local: bool = False):
         self.jobs = jobs
+        self.workers = jobs  # processes in the pool
         self.start_method = start_method
         self.analyzer_for = analyzer_for
         self.share = share
+        self.local = local
+        self.balance: Balance | None = None
+        self._running: list = []  # the tasks of the last batch, and when its last one finished
+        self._finished = 0.0
         self.pool = None
         self.settings: Settings | None = None
+        self.handoff: Handoff | None = None  # with fork: the shared slots lines go through
 
-    def start(self, settings: Settings, texts: list[str | bytes]) -> Callable[[], list[bytes]]:
+    def start(self, settings: Settings, texts: list[str | bytes]) -> Callable[[], tuple[list, list[bytes]]]:
         """Start analysing `texts` (or their UTF-8 bytes); the returned function waits for and
-        returns the results, pickled (`_work`)."""
+        returns the results: those of the first texts analysed here (`local`), then the rest's,
+        pickled (`_work`)."""
         if self.pool is None or self.settings != settings:
             self.close()
             join_prefetch()  # no thread may run while the workers fork
@@ -112,45 +125,112 @@ class _Workers:
             # from writing to every inherited object. Not with a Hugging Face tokenizer, whose
             # thread pool must not be forked once used.
             shared = self.share and self.start_method == "fork" and not (settings.tokenizer or "").startswith("hf:")
+            # a Hugging Face tokenizer is not used here either, so that a later fork stays safe
+            local = shared and self.local and self.jobs > 1
+            self.workers = self.jobs - 1 if local else self.jobs
+            self.balance = Balance(self.workers) if local else None
+            self._running = []
             if shared:
                 global _worker_analyzer
                 _worker_analyzer = self.analyzer_for(settings)
                 _worker_analyzer.prepare()
                 initializer, initargs = None, ()
                 gc.freeze()
+            if self.start_method == "fork":  # made before the workers fork: they inherit the slots
+                global _worker_maps
+                self.handoff = Handoff()
+                _worker_maps = self.handoff.maps
             try:
                 # concurrent.futures rather than multiprocessing.Pool: Pool's worker-handler thread
                 # wakes on every result waiting in the pipe and polls until another thread reads
                 # it (0.2 CPU-s on 50k examples, a tenth of this process's own work)
-                self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=initializer,
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=initializer,
                                                 initargs=initargs)
+                _widen_pipes(self.pool)
                 # Start every worker now: with fork, the first submission forks them all (in the
                 # frozen heap); other start methods spawn a worker per submission that finds none
                 # idle, so one each, without waiting for them to come up
-                for _ in range(self.jobs):
+                for _ in range(self.workers):
                     self.pool.submit(int)
             finally:
                 if shared:
                     gc.unfreeze()
             self.settings = settings
-        size = min(max(64, -(-len(texts) // (self.jobs * CHUNKS_PER_WORKER))), CHUNK_MAX)
-        running = [self.pool.submit(_work, texts[i : i + size]) for i in range(0, len(texts), size)]
+        balance = self.balance
+        cut = balance.cut(len(texts)) if balance is not None else 0
+        there = texts[cut:]
+        if balance is not None and self._running and all(f.done() for f in self._running):
+            balance.idle(max(0.0, perf_counter() - self._finished))
+        if balance is None:
+            size = min(max(64, -(-len(there) // (self.workers * CHUNKS_PER_WORKER))), CHUNK_MAX)
+        else:  # one task per worker: this process is busy analysing, and would fill queues late
+            size = max(1, -(-len(there) // self.workers))
+        placed = self.handoff.place(there) if self.handoff is not None else None
+        if placed is None:
+            running = [self.pool.submit(_work, there[i : i + size]) for i in range(0, len(there), size)]
+        else:
+            slot, ends = placed
+            running = [self.pool.submit(_work, Placed(slot, ends[i - 1] if i else 0, ends[i : i + size]))
+                       for i in range(0, len(there), size)]
+            self.handoff.used_by(slot, running)
+        if balance is not None and running:
+            self._running = running
+            running[-1].add_done_callback(self._done)
+        here: list[LineResult] = []
+        if cut:  # while the workers analyse the rest
+            began = perf_counter()
+            here = self.analyzer_for(settings).analyze_many(texts[:cut])
+            balance.analysed_here(cut, perf_counter() - began)
 
-        def wait() -> list[bytes]:
+        def wait() -> tuple[list[LineResult], list[bytes]]:
+            began = perf_counter()
             out: list[bytes] = []
+            busy = 0.0
             for part in running:
-                out.extend(part.result())
-            return out
+                blobs, seconds = part.result()
+                out.extend(blobs)
+                busy += seconds
+            if balance is not None:
+                balance.waited(perf_counter() - began)
+                balance.analysed_there(len(there), busy)
+            return here, out
 
         wait.done = lambda: all(part.done() for part in running)
         return wait
+
+    def _done(self, _task) -> None:
+        self._finished = perf_counter()
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             self.pool = None
+            if self.handoff is not None:
+                self.handoff.close()
+                self.handoff = None
             if self.start_method != "fork":
                 _stop_helpers()
+
+
+PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
+
+
+def _widen_pipes(pool: ProcessPoolExecutor) -> None:
+    """Give the pool's pipes room for a batch's results (Linux: F_SETPIPE_SZ). In a 64 KB pipe a
+    worker's results wait for this process's reader thread every 64 KB, and that thread waits
+    for the interpreter lock while this process analyses its share: the worker stood idle for
+    ~0.3 s of a 50k-line run. Private parts of concurrent.futures, so only where they exist."""
+    import fcntl
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    for name in ("_call_queue", "_result_queue"):
+        reader = getattr(getattr(pool, name, None), "_reader", None)
+        if setsize is None or reader is None:
+            continue
+        try:
+            fcntl.fcntl(reader.fileno(), setsize, PIPE_BYTES)
+        except (OSError, ValueError):  # a lower limit, another platform: the pipe stays as it is
+            pass
 
 
 def _utf8(text: str) -> bytes | None:
@@ -177,6 +257,7 @@ def _stop_helpers() -> None:
 
 
 _worker_analyzer: Analyzer | None = None
+_worker_maps: list = []  # the pool's shared slots (`handoff`), inherited when it forks
 
 
 def _init_worker(settings: Settings) -> None:
@@ -184,11 +265,16 @@ def _init_worker(settings: Settings) -> None:
     _worker_analyzer = Analyzer(settings)
 
 
-def _work(lines: list[str | bytes]) -> list[bytes]:
+def _work(lines: list[str | bytes] | Placed) -> tuple[list[bytes], float]:
     """Results pickled one by one: the parent stores these bytes in the cache as they are
-    (pickling a result runs Python code; loading it does not), and loads them for itself.
-    `lines`: texts, or the UTF-8 bytes they were decoded from."""
-    return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(lines)]
+    (pickling a result runs Python code; loading it does not), and loads them for itself; and
+    the seconds they took (`balance`). `lines`: texts, or the UTF-8 bytes they were decoded from,
+    or where those bytes are in the shared slots (`handoff`)."""
+    began = perf_counter()
+    if type(lines) is Placed:
+        lines = lines.lines(_worker_maps)
+    out = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(lines)]
+    return out, perf_counter() - began
 
 
 class Linter:
@@ -207,7 +293,11 @@ class Linter:
         self.progress = progress
         self._analyzers: dict[Settings, Analyzer] = {}
         self._caches: dict[str, LineCache | None] = {}
-        self._workers = _Workers(self.jobs, start_method, self.analyzer) if self.jobs > 1 else None
+        # With fork, this process analyses a share of each large batch itself, beside one worker
+        # fewer (`balance`); with another start method (the language server's, which must stay
+        # responsive) the workers do it all.
+        self._workers = _Workers(self.jobs, start_method, self.analyzer, local=start_method == "fork") \
+            if self.jobs > 1 else None
         # a warm run's misses (a few per batch) are analysed by one forked worker with its own
         # analyzer: it builds the tokenizer and analyses them while this process reads the cache
         # for the other lines (`_start`, `_finish_batch`); not in a process with threads (the
@@ -439,10 +529,13 @@ class Linter:
                 if w.cache:
                     w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, w.results, strict=True))
             else:
-                blobs = w.computed()
-                w.results = [pickle.loads(b) for b in blobs]
+                here, blobs = w.computed()
+                w.results = here + [pickle.loads(b) for b in blobs]
                 if w.cache:
-                    w.cache.put_pickled((keys[i], b) for i, b in zip(w.first_pos, blobs, strict=True))
+                    n, proto = len(here), pickle.HIGHEST_PROTOCOL
+                    w.cache.put_pickled(chain(
+                        ((keys[i], pickle.dumps(r, proto)) for i, r in zip(w.first_pos[:n], here, strict=True)),
+                        ((keys[i], b) for i, b in zip(w.first_pos[n:], blobs, strict=True))))
             w.computed = w.results
         return w.results
 

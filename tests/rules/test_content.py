@@ -352,3 +352,19 @@ def test_recognisers_that_run_on_every_text_load_before_the_fork_the_others_on_t
     was, now = json.loads(out.stdout)
     assert {m for m, v in was.items() if v} == before
     assert {m for m, v in now.items() if v} == before | after
+
+
+def test_the_shared_scan_finds_the_same_signs_as_a_dfa_and_as_the_default_automaton():
+    """`content_scan.prepare` (before the CLI's workers fork) builds the shared scan as a DFA,
+    faster on many texts; a process that builds it on first use gets the default automaton,
+    quicker to build. Both report the same signs at the same places."""
+    from tunelint.linter import content_scan
+
+    texts = ["plain words only", "mail ops.lead@acme-corp.io from 93.184.216.34 or 2001:db8::1",
+             f"key {GH} and AKIAIOSFODNN7EXAMPLE", "card 4539 1488 0343 6467, IBAN DE89 3704 0044 0532 0130 00",
+             "cafÃ© doesnâ€™t", "broken \ufffd and \x07 bell", "年份 2024 和 3.14 — naïve 1234567890",
+             "password = 'hunter2hunter2hunter2'"]
+    default, dfa = content_scan._build(dfa=False), content_scan._build(dfa=True)
+    for t in texts:
+        assert default[0].find_matches_as_indexes(t) == dfa[0].find_matches_as_indexes(t), t
+    assert default[1] == dfa[1]
