@@ -4,16 +4,17 @@ A batch's lines sent to a worker are pickled, written through a pipe 64 KB at a 
 thread of this process, which needs the interpreter lock for every piece while this process
 analyses its own share) and unpickled on the other side. Instead they are copied once into one of
 two anonymous shared mappings made before the workers fork (so every worker has them), and a
-task says only where its lines are. Two slots are enough: a batch is started while the one
-before it is analysed, and a batch's results are taken before the batch after next is started
-(`engine._pipelined`); a slot's earlier tasks are waited for anyway before it is written again.
+task says only where its lines are. Two slots are enough for a cold run: a batch is started
+while the one before it is analysed, and a batch's results are taken before the batch after next
+is started (`engine._pipelined`). A slot whose earlier tasks are not all done (a warm run's side
+worker, whose batches finish later) is never waited for: that batch goes by pipe.
 """
 
 from __future__ import annotations
 
 import mmap
 from array import array
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 
 SLOT_BYTES = 8 << 20  # a batch's lines of at most this many bytes go through a slot; larger ones by pipe
 SLOTS = 2
@@ -33,12 +34,14 @@ class Handoff:
 
     def place(self, lines: list) -> tuple[int, array] | None:
         """Copy `lines` (bytes) one after the other into the next slot: (slot, where each line
-        ends), or None when one is not bytes (an editor's text) or they do not fit."""
+        ends), or None when one is not bytes (an editor's text), they do not fit, or the slot's
+        earlier tasks are not all done."""
         if not all(type(x) is bytes for x in lines) or sum(map(len, lines)) > self.size:
             return None
         slot = self._next
+        if not all(task.done() for task in self._users[slot]):
+            return None
         self._next = (slot + 1) % len(self.maps)
-        wait(self._users[slot])  # done already: their batch was finished before this one started
         m = self.maps[slot]
         ends = array("Q")
         pos = 0

@@ -66,6 +66,13 @@ def test_handoff_places_bytes_and_gives_them_back():
         assert h.place([b"y"])[0] != slot  # the other slot
         assert h.place(["a text"]) is None  # an editor's text goes by pipe
         assert h.place([b"z" * 65]) is None  # too large for a slot
+        from concurrent.futures import Future
+
+        busy = Future()
+        h.used_by(slot, [busy])  # a task still reading the slot (a warm run's side worker)
+        assert h.place([b"w"]) is None  # goes by pipe: nothing waits, nothing is overwritten
+        busy.set_result(None)
+        assert h.place([b"w"])[0] == slot
     finally:
         h.close()
 
