@@ -38,10 +38,11 @@ def detect_format(obj: dict) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Turn:
     """One turn of an example in any format: a message, or a field that plays a role (`prompt`
-    is the user's, `completion` the assistant's, `text` nobody's)."""
+    is the user's, `completion` the assistant's, `text` nobody's). Read-only by convention (not
+    `frozen`, whose `__init__` costs three times as much: every line makes several)."""
 
     path: tuple  # the message's path; () for a field of the example
     role: str | None
@@ -87,6 +88,7 @@ class Example:
     _conversations: list | None = None
     _messages: list | None = None
     _turns: list | None = None
+    _texts: list | None = None
     _scanned: list | None = None  # the content rules' texts with their signs (rules/content.py)
 
     def conversations(self) -> list[tuple[tuple, list]]:
@@ -123,6 +125,13 @@ class Example:
         if self._turns is None:
             self._turns = list(self._find_turns())
         return self._turns
+
+    def texts(self) -> list[tuple[Turn, tuple, str]]:
+        """(turn, path, text) for every text of every turn (`Turn.texts`), in order. Computed
+        once: the rules that read every text walk this list."""
+        if self._texts is None:
+            self._texts = [(turn, at, text) for turn in self.turns() for at, text in turn.texts()]
+        return self._texts
 
     def _find_turns(self) -> Iterator[Turn]:
         o, fmt = self.obj, self.format

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 
 class Severity(str, enum.Enum):
@@ -19,7 +20,16 @@ class Severity(str, enum.Enum):
 def positional_reduce(self):
     """Pickle a slotted dataclass as its constructor call: the cache stores every line's result,
     and dataclasses' own slot pickling (`__setstate__` over `fields()`) is ~10x slower to load."""
-    return self.__class__, tuple(getattr(self, name) for name in self.__slots__)
+    cls = self.__class__
+    get = _FIELD_GETTERS.get(cls)
+    if get is None:
+        names = cls.__slots__
+        get = _FIELD_GETTERS[cls] = (attrgetter(*names) if len(names) > 1
+                                     else (lambda o, g=attrgetter(*names): (g(o),)))
+    return cls, get(self)
+
+
+_FIELD_GETTERS: dict[type, object] = {}  # class -> its fields' values as a tuple
 
 
 @dataclass(frozen=True, slots=True)

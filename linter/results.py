@@ -5,6 +5,10 @@ A leaf: it imports nothing of the linter but `findings`, so the analyzer, the in
 duplicate index and the cache all take these types from here without importing each other.
 Every class here is pickled into the line cache by its module path: moving one means bumping
 `cache.SCHEMA_VERSION`.
+
+The per-line classes are immutable by convention, not `frozen`: a frozen dataclass's `__init__`
+sets each field through `object.__setattr__`, three times slower, and a run makes (and loads
+from the cache) one `LineResult` and one `Signature` per line. `unsafe_hash` keeps them hashable.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from .findings import Fix, Severity, positional_reduce
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class LineFinding:
     """A finding on one line, columns 0-based within the line, end exclusive."""
 
@@ -29,7 +33,7 @@ class LineFinding:
     __reduce__ = positional_reduce
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Signature:
     """A line's duplicate signature (made by `dedupe.Signer`, held by `dedupe.DuplicateIndex`)."""
 
@@ -43,7 +47,7 @@ class Signature:
     __reduce__ = positional_reduce
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class LineResult:
     format: str | None  # None: not an example (bad JSON, blank, unknown format)
     findings: tuple[LineFinding, ...]

@@ -27,11 +27,8 @@ def _where(turn: Turn) -> str:
     return f"{turn.role or 'message'} text"
 
 
-def _texts(ex: Example) -> Iterator[tuple[Turn, tuple, str]]:
-    for turn in ex.turns():
-        for at, text in turn.texts():
-            if text:
-                yield turn, at, text
+def _texts(ex: Example) -> list[tuple[Turn, tuple, str]]:
+    return [t for t in ex.texts() if t[2]]
 
 
 def _scanned(ex: Example) -> list:
@@ -259,15 +256,14 @@ def refusal_or_boilerplate(ex: Example) -> Iterator[Violation]:
     ignore the rule for that file (`overrides`), or baseline the line. In a preference example,
     only the preferred output counts.
     """
-    for turn in ex.turns():
+    for turn, at, text in ex.texts():
         if turn.role != ANSWER or turn.path[:1] == ("non_preferred_output",):
             continue
-        for at, text in turn.texts():
-            hit = refusals.find(text)
-            if hit:
-                kind, phrase, s, e = hit
-                what = "a refusal" if kind == "refusal" else "assistant boilerplate"
-                yield Violation(f"{what} in {_where(turn)}: {phrase!r}", at, within=(s, e))
+        hit = refusals.find(text)
+        if hit:
+            kind, phrase, s, e = hit
+            what = "a refusal" if kind == "refusal" else "assistant boilerplate"
+            yield Violation(f"{what} in {_where(turn)}: {phrase!r}", at, within=(s, e))
 
 
 declare("TLC402", "many-refusals", "warning", f"""

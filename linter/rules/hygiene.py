@@ -72,11 +72,10 @@ def template_tokens_in_text(ex: Example) -> Iterator[Violation]:
     rendered again. Tokenizers may turn the string into the real special token, so the model
     learns to end turns, or start fake ones, in the middle of an answer.
     """
-    for turn in ex.turns():
-        for at, text in turn.texts():
-            hit = _has_control_chars(text) and CONTROL_TOKEN_RE.search(text)
-            if hit:
-                yield Violation(f"chat-template token {hit.group()!r} inside {_text(turn)}", at)
+    for turn, at, text in ex.texts():
+        hit = _has_control_chars(text) and CONTROL_TOKEN_RE.search(text)
+        if hit:
+            yield Violation(f"chat-template token {hit.group()!r} inside {_text(turn)}", at)
 
 
 @rule("TL602", "role-markers-in-text", "warning")
@@ -86,11 +85,10 @@ def role_markers_in_text(ex: Example) -> Iterator[Violation]:
     **Why is this bad?** Several turns were pasted into one message (a transcript flattened
     into a string): the model learns to write both sides of the conversation.
     """
-    for turn in ex.turns():
-        for at, text in turn.texts():
-            hit = _role_marker(text)
-            if hit:
-                yield Violation(f"{_text(turn)} contains a role marker {hit.strip()!r} at the start of a line", at)
+    for turn, at, text in ex.texts():
+        hit = _role_marker(text)
+        if hit:
+            yield Violation(f"{_text(turn)} contains a role marker {hit.strip()!r} at the start of a line", at)
 
 
 @rule("TL603", "assistant-whitespace", "warning", formats=ANSWER_FORMATS, fixable=True)
@@ -122,13 +120,12 @@ def placeholder_text(ex: Example) -> Iterator[Violation]:
     **Why is this bad?** A generation or templating step failed and the placeholder is about to
     be taught as the answer.
     """
-    for turn in ex.turns():
-        for at, text in turn.texts():
-            # a whole-text placeholder is short (stripping a long text only to measure it costs)
-            t = text.strip() if len(text) <= 40 or text[0].isspace() or text[-1].isspace() else text
-            if len(t) <= 40 and (t.lower() in PLACEHOLDER_WHOLE or TEMPLATE_VAR_RE.match(t)):
-                yield Violation(f"{_text(turn)} is a placeholder: {t!r}", at)
-                continue
-            hit = ("[" in text or "psum" in text or "PSUM" in text) and PLACEHOLDER_RE.search(text)
-            if hit:
-                yield Violation(f"{_text(turn)} contains a placeholder {hit.group()!r}", at)
+    for turn, at, text in ex.texts():
+        # a whole-text placeholder is short (stripping a long text only to measure it costs)
+        t = text.strip() if len(text) <= 40 or text[0].isspace() or text[-1].isspace() else text
+        if len(t) <= 40 and (t.lower() in PLACEHOLDER_WHOLE or TEMPLATE_VAR_RE.match(t)):
+            yield Violation(f"{_text(turn)} is a placeholder: {t!r}", at)
+            continue
+        hit = ("[" in text or "psum" in text or "PSUM" in text) and PLACEHOLDER_RE.search(text)
+        if hit:
+            yield Violation(f"{_text(turn)} contains a placeholder {hit.group()!r}", at)
