@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import sys
@@ -37,6 +38,7 @@ def main() -> None:
     """Lint chat fine-tuning data (JSONL) before training, and fine-tune it."""
 
 
+GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation in a check
 _finished_check = False  # a local `check` wrote its report and closed its files (`entry`)
 
 
@@ -95,6 +97,12 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
           dynamics_run=None, dynamics_top=10) -> None:
     """Check JSONL files (or directories of them; `-`: standard input). Exit 0: no errors; 1:
     errors; 2: usage or internal error."""
+    # A check keeps most of what it allocates until it ends (each line's result, the indexes'
+    # entries): collecting the young objects every 700 allocations is wasted work (0.17 of the
+    # main process's 6 CPU-s on the 50k-example benchmark). mypy raises the threshold as well;
+    # the workers fork with it.
+    threshold = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
     try:
         code = _check(paths or (".",), fmt, config_path, profile, tokenizer, max_tokens, select, ignore, fix,
                       unsafe_fixes, diff, baseline, write_baseline, no_cache, jobs, stats, stdin_filename,
@@ -110,6 +118,8 @@ def check(paths, fmt, config_path, profile, tokenizer, max_tokens, select, ignor
         click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for the traceback)",
                    err=True)
         sys.exit(2)
+    finally:
+        gc.set_threshold(*threshold)  # for `main` called in-process
     global _finished_check
     _finished_check = engine == "local"  # (a Ray client shuts down at exit)
     sys.exit(0 if exit_zero else code)
