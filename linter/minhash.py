@@ -159,11 +159,17 @@ class MinHasher:
             if pre is not None:
                 pre[lo:hi] = prefix
             lo = hi
+        # once for the whole batch, not per chunk: a dozen numpy calls on small arrays cost
+        # more in calling than in work
+        self._densify(out)
+        if pre is not None:
+            self._densify(pre)
         return out, pre
 
     # -- one batch --------------------------------------------------------------------------------
 
     def _chunk(self, texts: list[str], cuts: list[int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The chunk's signatures (and its prefixes'), not densified yet."""
         n = len(texts)
         P = self.num_perm
         lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
@@ -301,13 +307,7 @@ class MinHasher:
         if pout is not None:
             in_prefix = np.concatenate(parts_p) if len(parts_p) > 1 else parts_p[0]
             np.minimum.at(pout, key[in_prefix], val[in_prefix])
-        sig = out.reshape(n, P)
-        self._densify(sig)
-        if pout is None:
-            return sig, None
-        psig = pout.reshape(n, P)
-        self._densify(psig)
-        return sig, psig
+        return out.reshape(n, P), None if pout is None else pout.reshape(n, P)
 
     def _densify(self, sig: np.ndarray) -> None:
         """Fill each empty bin from the nearest non-empty bin to its right or to its left
