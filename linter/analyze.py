@@ -93,14 +93,15 @@ class Analyzer:
     def analyze(self, text: str) -> LineResult:
         return self.analyze_many([text])[0]
 
-    def analyze_many(self, lines: list[str | bytes]) -> list[LineResult]:
+    def analyze_many(self, lines: list[str | bytes], prompts: bool = True) -> list[LineResult]:
         """Analyse lines, given as texts or as their (valid) UTF-8 bytes; duplicate signatures
-        are computed for the whole batch at once."""
+        are computed for the whole batch at once. `prompts=False`: no prompt MinHash (a run
+        that never compares prompts, `Signer.sign`)."""
         pairs = [self._analyze(t) for t in lines]
         if self.signer is None:
             return [r for r, _ in pairs]
         todo = [i for i, (_, c) in enumerate(pairs) if c is not None]
-        sigs = self.signer.sign([pairs[i][1] for i in todo])
+        sigs = self.signer.sign([pairs[i][1] for i in todo], prompts)
         out = [r for r, _ in pairs]
         for i, sig in zip(todo, sigs, strict=True):
             out[i] = LineResult(*out[i], dedupe=sig)  # the fields so far, as a tuple (_analyze)

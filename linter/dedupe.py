@@ -95,10 +95,12 @@ class Signer:
         if self.hasher is not None:
             self.text.prepare()
 
-    def sign(self, examples: list[tuple[list[str], int]]) -> list[Signature]:
+    def sign(self, examples: list[tuple[list[str], int]], prompts: bool = True) -> list[Signature]:
         """Signatures for (turns, last assistant index) pairs. Each turn is normalised and hashed
         once; the whole, prompt and answer keys combine the turns' keys, and the prompt's
-        MinHash comes from the whole text's shingles (the prompt is its prefix)."""
+        MinHash comes from the whole text's shingles (the prompt is its prefix). `prompts=False`:
+        for a run that never compares prompts (its files span fewer than two ranked splits), no
+        prompt MinHash (`prompt_sig` None): it costs a third as much again as the whole's."""
         normalize, casefold = self.text.normalize, self.casefold
         wholes: list[str] = []
         cuts: list[int] = []  # where each prompt ends in its whole text
@@ -118,8 +120,11 @@ class Signer:
         media = [_media_key(w) for w in wholes]
         if self.hasher is None or not examples:
             return [Signature(*k, b"", b"", m) for k, m in zip(keys, media, strict=True)]
+        if not prompts:
+            whole_sigs = self.minhash.to_16_bits(self.hasher.signatures(wholes))  # half the bytes in the cache
+            return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"", None, media[i])
+                    for i, w in enumerate(wholes)]
         whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes(wholes, cuts)
-        # half the bytes in the cache
         whole_sigs, prompt_sigs = self.minhash.to_16_bits(whole_sigs), self.minhash.to_16_bits(prompt_sigs)
         return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"",
                           prompt_sigs[i].tobytes() if _long_enough(w, cuts[i]) else b"", media[i])

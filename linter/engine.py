@@ -110,10 +110,11 @@ class _Workers:
         self.settings: Settings | None = None
         self.handoff: Handoff | None = None  # with fork: the shared slots lines go through
 
-    def start(self, settings: Settings, texts: list[str | bytes]) -> Callable[[], tuple[list, list[bytes]]]:
+    def start(self, settings: Settings, texts: list[str | bytes],
+              prompts: bool = True) -> Callable[[], tuple[list, list[bytes]]]:
         """Start analysing `texts` (or their UTF-8 bytes); the returned function waits for and
         returns the results: those of the first texts analysed here (`local`), then the rest's,
-        pickled (`_work`)."""
+        pickled (`_work`). `prompts`: `Analyzer.analyze_many`'s."""
         if self.pool is None or self.settings != settings:
             self.close()
             join_prefetch()  # no thread may run while the workers fork
@@ -167,10 +168,10 @@ class _Workers:
             size = max(1, -(-len(there) // self.workers))
         placed = self.handoff.place(there) if self.handoff is not None else None
         if placed is None:
-            running = [self.pool.submit(_work, there[i : i + size]) for i in range(0, len(there), size)]
+            running = [self.pool.submit(_work, there[i : i + size], prompts) for i in range(0, len(there), size)]
         else:
             slot, ends = placed
-            running = [self.pool.submit(_work, Placed(slot, ends[i - 1] if i else 0, ends[i : i + size]))
+            running = [self.pool.submit(_work, Placed(slot, ends[i - 1] if i else 0, ends[i : i + size]), prompts)
                        for i in range(0, len(there), size)]
             self.handoff.used_by(slot, running)
         if balance is not None and running:
@@ -179,7 +180,7 @@ class _Workers:
         here: list[LineResult] = []
         if cut:  # while the workers analyse the rest
             began = perf_counter()
-            here = self.analyzer_for(settings).analyze_many(texts[:cut])
+            here = self.analyzer_for(settings).analyze_many(texts[:cut], prompts)
             balance.analysed_here(cut, perf_counter() - began)
 
         def wait() -> tuple[list[LineResult], list[bytes]]:
@@ -265,15 +266,15 @@ def _init_worker(settings: Settings) -> None:
     _worker_analyzer = Analyzer(settings)
 
 
-def _work(lines: list[str | bytes] | Placed) -> tuple[list[bytes], float]:
+def _work(lines: list[str | bytes] | Placed, prompts: bool = True) -> tuple[list[bytes], float]:
     """Results pickled one by one: the parent stores these bytes in the cache as they are
     (pickling a result runs Python code; loading it does not), and loads them for itself; and
     the seconds they took (`balance`). `lines`: texts, or the UTF-8 bytes they were decoded from,
-    or where those bytes are in the shared slots (`handoff`)."""
+    or where those bytes are in the shared slots (`handoff`). `prompts`: `Analyzer.analyze_many`'s."""
     began = perf_counter()
     if type(lines) is Placed:
         lines = lines.lines(_worker_maps)
-    out = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(lines)]
+    out = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(lines, prompts)]
     return out, perf_counter() - began
 
 
@@ -292,6 +293,10 @@ class Linter:
         self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
         self.progress = progress
         self._analyzers: dict[Settings, Analyzer] = {}
+        # whether this run compares prompts (its files span two ranked splits, `default_indexes`):
+        # a run that does not needs no prompt MinHash, and one that does cannot use a cached
+        # result without it (`_new_run`, `_start`)
+        self._prompts = True
         self._caches: dict[str, LineCache | None] = {}
         # With fork, this process analyses a share of each large batch itself, beside one worker
         # fewer (`balance`); with another start method (the language server's, which must stay
@@ -339,7 +344,9 @@ class Linter:
             self._caches[fp] = open_cache(fp)
         return self._caches[fp]
 
-    def _new_run(self) -> None:
+    def _new_run(self, idx: list[DatasetIndex] | None = None) -> None:
+        """`idx`: the run's dataset indexes (whether it compares prompts); none: it may."""
+        self._prompts = idx is None or any(getattr(i, "prompt_sigs", False) for i in idx)
         for c in self._caches.values():
             if c is not None:
                 c.new_run()
@@ -350,10 +357,10 @@ class Linter:
                    split_of: Callable[[str], str | None] | None = None) -> list[FileReport]:
         """Lint files together: cross-file findings (duplicates, leakage) use `split_of`
         (train / validation / test, default: from file names)."""
-        self._new_run()
         paths = list(paths)
         settings = {p: settings_for(p) for p in paths}
         idx = default_indexes(settings, {p: (split_of or split_from_name)(p) for p in paths}, paths)
+        self._new_run(idx)
         reports = [self._lint_file(p, settings[p], idx) for p in paths]
         self.release_workers()  # idle from here on: their memory should not add to the indexes' peak
         _add_index_findings(reports, idx)
@@ -361,8 +368,8 @@ class Linter:
 
     def lint_text(self, text: str, path: str, settings: Settings) -> FileReport:
         """Lint an in-memory document (an editor buffer), exactly as the file would be."""
-        self._new_run()
         idx = default_indexes({path: settings}, {path: split_from_name(path)}, [path])
+        self._new_run(idx)
         report = self._new_report(path, settings)
         lines = text.split("\n")
         if lines[-1] == "":
@@ -378,8 +385,8 @@ class Linter:
     def lint_bytes(self, data: bytes, path: str, settings: Settings, split: str | None = None) -> FileReport:
         """Lint bytes that are not a file (standard input, `tunelint check -`) exactly as a file
         of those bytes would be, reported as `path`."""
-        self._new_run()
         idx = default_indexes({path: settings}, {path: split}, [path])
+        self._new_run(idx)
         report = self._new_report(path, settings)
         problem = check_head(data[:HEAD_BYTES], len(data), lambda: data)
         if problem is not None:
@@ -492,6 +499,8 @@ class Linter:
         keys = ([cache.key(t) if b is None else cache.key_of_bytes(b) for t, b in zip(texts, data, strict=True)]
                 if cache else [])
         known = cache.get_many(keys) if cache else {}
+        if self._prompts and known:  # a result made without a prompt MinHash is analysed again
+            known = {k: r for k, r in known.items() if r.dedupe is None or r.dedupe.prompt_sig is not None}
         miss_pos = [i for i, k in enumerate(keys) if k not in known] if cache else list(range(len(texts)))
         # identical lines inside the batch are analysed once; known by their cache keys (16
         # bytes to hash, where the texts are kilobytes), else by their texts
@@ -510,11 +519,11 @@ class Linter:
         to_pool = bool(self._workers) and len(todo) >= PARALLEL_MIN_MISSES
         to_side = not to_pool and bool(todo) and side and self._side is not None and len(known) >= len(todo)
         if to_pool:
-            computed = self._workers.start(settings, todo)
+            computed = self._workers.start(settings, todo, self._prompts)
         elif to_side:
-            computed = self._side.start(settings, todo)
+            computed = self._side.start(settings, todo, self._prompts)
         elif todo:
-            computed = self.analyzer(settings).analyze_many(todo)
+            computed = self.analyzer(settings).analyze_many(todo, self._prompts)
         else:  # all cached: no analyzer (and so no tokenizer to load)
             computed = []
         return _Work(texts, cache, keys, known, miss_pos, unique, first_pos, computed, side=to_side)

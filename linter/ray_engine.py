@@ -98,7 +98,7 @@ class _Signatures:
         self.ids.append(self.base | line)
         self.keys.append((sig.whole_key, sig.prompt_key, sig.answer_key, sig.media_key))
         self.whole.append(sig.whole_sig)
-        self.prompt.append(sig.prompt_sig)
+        self.prompt.append(sig.prompt_sig or b"")
 
     def remove(self, path: str, line: int) -> None:  # a file is read once: nothing is removed
         pass

@@ -41,7 +41,9 @@ class Signature:
     prompt_key: int  # of everything before the final assistant turn; 0: no prompt
     answer_key: int  # of the final assistant turn; 0: no answer
     whole_sig: bytes  # MinHash signature, dedupe.NUM_PERM uint16 (minhash.to_16_bits); b"": near matching off
-    prompt_sig: bytes
+    # or too few words; the prompt's likewise, and None: not made (a run that never compares
+    # prompts, `Signer.sign`: the cache answers a run that does with a new analysis, `Linter._start`)
+    prompt_sig: bytes | None
     media_key: int = 0  # of the example's images: near matches need the same images
 
     __reduce__ = positional_reduce

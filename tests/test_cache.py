@@ -179,7 +179,7 @@ def test_lines_met_again_in_a_later_run_are_found_after_a_cold_start(tmp_path, m
     assert (first.stats.analysed, second.stats.cached) == (30, 30)
 
 
-def _die(texts):
+def _die(texts, prompts=True):
     import os
 
     os._exit(3)
@@ -243,10 +243,10 @@ def _side_starts(monkeypatch) -> list[int]:
     started: list[int] = []
     real = engine._Workers.start
 
-    def start(self, settings, texts):
+    def start(self, settings, texts, prompts=True):
         if not self.share:
             started.append(len(texts))
-        return real(self, settings, texts)
+        return real(self, settings, texts, prompts)
 
     monkeypatch.setattr(engine._Workers, "start", start)
     return started

@@ -242,6 +242,33 @@ def test_prompt_signatures_are_kept_only_when_two_ranked_splits_are_linted(tmp_p
     assert "TL905" not in [f.code for f in found["train.jsonl"]]
 
 
+def test_a_run_that_compares_no_prompts_makes_no_prompt_signatures_and_a_later_one_does(tmp_path, monkeypatch):
+    """One split: the prompts' MinHash is not made (`prompt_sig` None) and the cache keeps the
+    results so; a later run over two splits cannot use them and analyses those lines again,
+    and finds the near prompt leak; the whole conversations' signatures are the same either way."""
+    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(tmp_path / "cache"))
+    rnd = random.Random(12)
+    q, a = sentence(rnd, 40), sentence(rnd, 60)
+    near_q = q.split()
+    near_q[5] = "different"
+    train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
+    train.write_text(chat(q, a) + "\n")
+    val.write_text(chat(" ".join(near_q), sentence(rnd, 60)) + "\n")
+    with Linter(jobs=1) as linter:
+        alone = linter.lint_paths([str(train)], lambda p: S)[0]
+        assert alone.stats.analysed == 1
+        sig = linter.analyzer(S).analyze_many([chat(q, a)], prompts=False)[0].dedupe
+        assert sig.prompt_sig is None and sig.whole_sig == _sig_for(linter, chat(q, a)).whole_sig
+    with Linter(jobs=1) as linter:
+        again = linter.lint_paths([str(train)], lambda p: S)[0]
+        assert (again.stats.analysed, again.stats.cached) == (0, 1)  # one split: the cache answers
+        both = linter.lint_paths([str(train), str(val)], lambda p: S)
+        assert both[0].stats.analysed == 1  # made again, with the prompt's MinHash
+        assert ("TL905" in {f.code for r in both for f in r.findings})
+        twice = linter.lint_paths([str(train), str(val)], lambda p: S)
+        assert twice[0].stats.cached == 1
+
+
 def test_signer_keys_and_prompt_signatures_match_their_definitions():
     """Keys are equal exactly when the normalised turns are (whole), the turns before the last
     answer are (prompt), and the last answers are (answer); the prompt's MinHash, taken from the
