@@ -11,15 +11,14 @@ from .locate import MAX_DEPTH, NestingError, ScanError, locate
 from .violation import RawEdits, Violation
 
 # A key is an unescaped '"' followed by ':'. Inside a string a '"' is always escaped, so this
-# counts keys exactly; comparing with the parsed object's key count finds duplicate keys that
-# orjson silently resolved (last wins) without running the slow scanner on every line.
+# counts keys exactly (the slow path of `_may_have_duplicate_keys`, for a line that writes a
+# colon as an escape).
 _KEY_RE = r'(?<!\\)(?:\\\\)*"\s*:'
-_WS_COLON = r'"[ \t\r]+:'  # a key written with blanks before its colon
-# the duplicate-key patterns for a text and for UTF-8 bytes (\s: JSON's whitespace is ASCII):
-# (escaped quote, blanks-before-colon, key, key end)
+# the duplicate-key patterns for a text and for UTF-8 bytes: (an escape that may be a colon's
+# ("\u003a"), key)
 _DUP_PATTERNS = {
-    str: ("\\u0022", re.compile(_WS_COLON), re.compile(_KEY_RE), '":'),
-    bytes: (b"\\u0022", re.compile(_WS_COLON.encode()), re.compile(_KEY_RE.encode()), b'":'),
+    str: ("\\u003", re.compile(_KEY_RE)),
+    bytes: (b"\\u003", re.compile(_KEY_RE.encode())),
 }
 
 
@@ -102,14 +101,17 @@ def _nesting_violation(text: str, e: NestingError) -> Violation:
 
 
 def _may_have_duplicate_keys(line: str | bytes, obj: object) -> bool:
-    """False only when the line certainly has no duplicate key. Fast path: orjson writes every
-    key as `"key":` and escapes quotes inside strings the same way the line does, so when the
-    line writes keys without a space before the colon, both hold the same number of `":` unless
-    the line has more keys than the parsed object, i.e. duplicates (orjson keeps the last)."""
-    escaped_quote, ws_colon, key, key_end = _DUP_PATTERNS[type(line)]
-    if escaped_quote in line or ws_colon.search(line):
+    """False only when the line certainly has no duplicate key. Fast path: the line's colons are
+    its keys' and those inside its strings; orjson writes the parsed object's the same way (it
+    never escapes a colon), and the object lacks only what duplicates the line holds (orjson
+    keeps the last value), each with its key's colon. So the two count the same colons exactly
+    when the line has no duplicate key, unless the line writes a colon as an escape
+    (`\\u003a`): then its keys are counted."""
+    escape, key = _DUP_PATTERNS[type(line)]
+    if escape in line:
         return _count_keys(obj) != len(key.findall(line))
-    return line.count(key_end) != orjson.dumps(obj).count(b'":')
+    colon = ":" if type(line) is str else b":"
+    return line.count(colon) != orjson.dumps(obj).count(b":")
 
 
 def duplicate_keys(text: str) -> list[Violation]:

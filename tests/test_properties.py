@@ -96,14 +96,28 @@ _json_text = st.text(alphabet=st.sampled_from('ab"\\: {}é\u2028'), max_size=6)
 _keys = st.sampled_from(["a", "b", 'q"', "c:", "\\"])
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(_keys, _json_text), min_size=1, max_size=6), st.sampled_from([": ", ":", " : ", "\t:"]))
-def test_fast_duplicate_key_check_agrees_with_the_scanner(pairs, colon):
-    """The fast path must never miss a duplicate key that the position-aware scanner sees."""
+def _json_string(s: str, escapes: frozenset) -> str:
+    """`s` as a JSON string, with its colons, quotes and non-ASCII characters written as
+    `\\uXXXX` escapes when `escapes` says so (as some writers do), else as json.dumps does."""
+    out = []
+    for c in s:
+        if c in escapes or (not c.isascii() and "non-ascii" in escapes):
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(json.dumps(c, ensure_ascii=False)[1:-1])
+    return '"' + "".join(out) + '"'
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(_keys, _json_text), min_size=1, max_size=6), st.sampled_from([": ", ":", " : ", "\t:"]),
+       st.frozensets(st.sampled_from([":", '"', "non-ascii"])))
+def test_fast_duplicate_key_check_agrees_with_the_scanner(pairs, colon, escapes):
+    """The fast path must never miss a duplicate key that the position-aware scanner sees,
+    whatever the blanks around the colons and the characters written as escapes."""
     from tunelint.linter.locate import locate
     from tunelint.linter.parse import parse_line
 
-    text = "{" + ", ".join(json.dumps(k) + colon + json.dumps(v) for k, v in pairs) + "}"
+    text = "{" + ", ".join(_json_string(k, escapes) + colon + _json_string(v, escapes) for k, v in pairs) + "}"
     has_dups = bool(locate(text).duplicates)
     for line in (text, text.encode("utf-8")):  # a text, or the bytes of a line read from a file
         _, violations = parse_line(line)
