@@ -18,7 +18,7 @@ import xxhash
 from .cachedir import LINES_DB, is_empty, usable_cache_dir, warn_once
 from .results import LineResult
 
-SCHEMA_VERSION = "10"  # bump when what a line analyses to changes within a release, or a pickled
+SCHEMA_VERSION = "11"  # bump when what a line analyses to changes within a release, or a pickled
 # class (results.LineResult and what it holds) moves module: entries name their classes' modules
 MAX_LINES = 1_000_000  # entries kept (~0.7 KB each); TUNELINT_CACHE_MAX_LINES overrides
 # How long a write waits for another process's write transaction: ours take milliseconds, so a
