@@ -120,13 +120,14 @@ class Signer:
         media = [_media_key(w) for w in wholes]
         if self.hasher is None or not examples:
             return [Signature(*k, b"", b"", m) for k, m in zip(keys, media, strict=True)]
-        if not prompts:
-            whole_sigs = self.minhash.to_16_bits(self.hasher.signatures(wholes))  # half the bytes in the cache
-            return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"", None, media[i])
-                    for i, w in enumerate(wholes)]
-        whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes(wholes, cuts)
-        whole_sigs, prompt_sigs = self.minhash.to_16_bits(whole_sigs), self.minhash.to_16_bits(prompt_sigs)
+        if prompts:
+            whole_sigs, prompt_sigs = self.hasher.signatures_with_prefixes(wholes, cuts)
+            prompt_sigs = self.minhash.to_16_bits(prompt_sigs)  # half the bytes in the cache
+        else:
+            whole_sigs, prompt_sigs = self.hasher.signatures(wholes), None
+        whole_sigs = self.minhash.to_16_bits(whole_sigs)
         return [Signature(*keys[i], whole_sigs[i].tobytes() if _long_enough(w) else b"",
+                          None if prompt_sigs is None else
                           prompt_sigs[i].tobytes() if _long_enough(w, cuts[i]) else b"", media[i])
                 for i, w in enumerate(wholes)]
 

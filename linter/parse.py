@@ -15,10 +15,10 @@ from .violation import RawEdits, Violation
 # colon as an escape).
 _KEY_RE = r'(?<!\\)(?:\\\\)*"\s*:'
 # the duplicate-key patterns for a text and for UTF-8 bytes: (an escape that may be a colon's
-# ("\u003a"), key)
+# ("\u003a"), key, colon)
 _DUP_PATTERNS = {
-    str: ("\\u003", re.compile(_KEY_RE)),
-    bytes: (b"\\u003", re.compile(_KEY_RE.encode())),
+    str: ("\\u003", re.compile(_KEY_RE), ":"),
+    bytes: (b"\\u003", re.compile(_KEY_RE.encode()), b":"),
 }
 
 
@@ -107,10 +107,9 @@ def _may_have_duplicate_keys(line: str | bytes, obj: object) -> bool:
     keeps the last value), each with its key's colon. So the two count the same colons exactly
     when the line has no duplicate key, unless the line writes a colon as an escape
     (`\\u003a`): then its keys are counted."""
-    escape, key = _DUP_PATTERNS[type(line)]
+    escape, key, colon = _DUP_PATTERNS[type(line)]
     if escape in line:
         return _count_keys(obj) != len(key.findall(line))
-    colon = ":" if type(line) is str else b":"
     return line.count(colon) != orjson.dumps(obj).count(b":")
 
 
