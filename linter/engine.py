@@ -14,12 +14,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
-from time import perf_counter
 
 from .analyze import DUPLICATE_CODES, NOT_ANALYSED, Analyzer
-from .balance import Balance
 from .cache import LineCache, open_cache
+from .claims import WORKER, Batch, Claims
 from .file_findings import FileFindings, blank_text_problem
 from .findings import Finding
 from .handoff import Handoff, Placed
@@ -38,6 +36,7 @@ BATCH = 1024
 PARALLEL_MIN_MISSES = 800  # misses in a batch below which this process analyses them alone
 CHUNKS_PER_WORKER = 2  # tasks per worker and batch: fewer cost less, more balance better
 CHUNK_MAX = 256  # lines per task at most (one call may hand over a whole document)
+STEAL_LINES = 256  # lines per chunk when this process takes chunks too (`claims`): 128 cost more in tasks
 # A warm run's few misses go to one worker of their own (`Linter._side`), and the lines waiting
 # for them are finished when their results are in, while this process reads on: at most this
 # many lines wait at a time.
@@ -92,8 +91,8 @@ class _Workers:
     """A fork pool whose workers each hold an Analyzer (and so the tokenizer) for one Settings.
     `share`: with fork, the workers inherit the parent's analyzer (built in the parent first);
     without, each builds its own while the parent goes on. `local`: when they share it, this
-    process is one of the `jobs` and analyses a share of each batch itself (`balance`), beside
-    `jobs - 1` workers."""
+    process is one of the `jobs` and analyses chunks of each batch itself whenever it would wait
+    for the workers (`claims`), beside `jobs - 1` workers."""
 
     def __init__(self, jobs: int, start_method: str, analyzer_for: Callable[[Settings], Analyzer],
                  share: bool = True, local: bool = False):
@@ -103,18 +102,17 @@ class _Workers:
         self.analyzer_for = analyzer_for
         self.share = share
         self.local = local
-        self.balance: Balance | None = None
-        self._running: list = []  # the tasks of the last batch, and when its last one finished
-        self._finished = 0.0
+        self.claims: Claims | None = None  # with `local`: who analyses each chunk
+        self._latest: Batch | None = None  # the batch started last, whose chunks this process may take
         self.pool = None
         self.settings: Settings | None = None
         self.handoff: Handoff | None = None  # with fork: the shared slots lines go through
 
     def start(self, settings: Settings, texts: list[str | bytes],
-              prompts: bool = True) -> Callable[[], tuple[list, list[bytes]]]:
+              prompts: bool = True) -> Callable[[], list]:
         """Start analysing `texts` (or their UTF-8 bytes); the returned function waits for and
-        returns the results: those of the first texts analysed here (`local`), then the rest's,
-        pickled (`_work`). `prompts`: `Analyzer.analyze_many`'s."""
+        returns their results in order, each a result analysed here (`local`) or a worker's
+        pickled one (`_work`). `prompts`: `Analyzer.analyze_many`'s."""
         if self.pool is None or self.settings != settings:
             self.close()
             join_prefetch()  # no thread may run while the workers fork
@@ -129,18 +127,17 @@ class _Workers:
             # a Hugging Face tokenizer is not used here either, so that a later fork stays safe
             local = shared and self.local and self.jobs > 1
             self.workers = self.jobs - 1 if local else self.jobs
-            self.balance = Balance(self.workers) if local else None
-            self._running = []
             if shared:
                 global _worker_analyzer
                 _worker_analyzer = self.analyzer_for(settings)
                 _worker_analyzer.prepare()
                 initializer, initargs = None, ()
                 gc.freeze()
-            if self.start_method == "fork":  # made before the workers fork: they inherit the slots
-                global _worker_maps
+            if self.start_method == "fork":  # made before the workers fork: they inherit them
+                global _worker_maps, _worker_claims
                 self.handoff = Handoff()
                 _worker_maps = self.handoff.maps
+                self.claims = _worker_claims = Claims() if local else None
             try:
                 # concurrent.futures rather than multiprocessing.Pool: Pool's worker-handler thread
                 # wakes on every result waiting in the pipe and polls until another thread reads
@@ -157,50 +154,43 @@ class _Workers:
                 if shared:
                     gc.unfreeze()
             self.settings = settings
-        balance = self.balance
-        cut = balance.cut(len(texts)) if balance is not None else 0
-        there = texts[cut:]
-        if balance is not None and self._running and all(f.done() for f in self._running):
-            balance.idle(max(0.0, perf_counter() - self._finished))
-        if balance is None:
-            size = min(max(64, -(-len(there) // (self.workers * CHUNKS_PER_WORKER))), CHUNK_MAX)
-        else:  # one task per worker: this process is busy analysing, and would fill queues late
-            size = max(1, -(-len(there) // self.workers))
-        placed = self.handoff.place(there) if self.handoff is not None else None
-        if placed is None:
-            running = [self.pool.submit(_work, there[i : i + size], prompts) for i in range(0, len(there), size)]
+        claims = self.claims
+        if claims is not None:  # small chunks: this process takes them from the back as it can
+            size = STEAL_LINES
         else:
-            slot, ends = placed
-            running = [self.pool.submit(_work, Placed(slot, ends[i - 1] if i else 0, ends[i : i + size]), prompts)
-                       for i in range(0, len(there), size)]
-            self.handoff.used_by(slot, running)
-        if balance is not None and running:
-            self._running = running
-            running[-1].add_done_callback(self._done)
-        here: list[LineResult] = []
-        if cut:  # while the workers analyse the rest
-            began = perf_counter()
-            here = self.analyzer_for(settings).analyze_many(texts[:cut], prompts)
-            balance.analysed_here(cut, perf_counter() - began)
+            size = min(max(64, -(-len(texts) // (self.workers * CHUNKS_PER_WORKER))), CHUNK_MAX)
+        bounds = [(i, min(i + size, len(texts))) for i in range(0, len(texts), size)]
+        analyzer = self.analyzer_for(settings) if claims is not None else None
+        batch = Batch(bounds, claims, lambda lo, hi: analyzer.analyze_many(texts[lo:hi], prompts))
+        placed = self.handoff.place(texts) if self.handoff is not None else None
 
-        def wait() -> tuple[list[LineResult], list[bytes]]:
-            began = perf_counter()
-            out: list[bytes] = []
-            busy = 0.0
-            for part in running:
-                blobs, seconds = part.result()
-                out.extend(blobs)
-                busy += seconds
-            if balance is not None:
-                balance.waited(perf_counter() - began)
-                balance.analysed_there(len(there), busy)
-            return here, out
+        def lines(lo: int, hi: int) -> list | Placed:
+            return texts[lo:hi] if placed is None else Placed(placed[0], placed[1][lo - 1] if lo else 0,
+                                                              placed[1][lo:hi])
 
-        wait.done = lambda: all(part.done() for part in running)
+        # with claims, one task per worker (a run of chunks, each claimed as it is begun), else
+        # a task per chunk
+        per_task = -(-len(bounds) // self.workers) if claims is not None else 1
+        for first in range(0, len(bounds), per_task):
+            run = range(first, min(first + per_task, len(bounds)))
+            chunks = [(lines(*bounds[i]), batch.entries[i] if claims is not None else None) for i in run]
+            task = self.pool.submit(_work, chunks, prompts)
+            if claims is not None:
+                for _ in run:
+                    claims.used_by(task)
+            batch.tasks.append((task, first))
+        tasks = [task for task, _ in batch.tasks]
+        if placed is not None:
+            self.handoff.used_by(placed[0], tasks)
+        self._latest = batch
+
+        def wait() -> list:
+            if self._latest is batch:  # no batch after it: nothing to take meanwhile
+                self._latest = None
+            return batch.results(self._latest)
+
+        wait.done = lambda: all(task.done() for task in tasks)
         return wait
-
-    def _done(self, _task) -> None:
-        self._finished = perf_counter()
 
     def close(self) -> None:
         if self.pool is not None:
@@ -209,6 +199,10 @@ class _Workers:
             if self.handoff is not None:
                 self.handoff.close()
                 self.handoff = None
+            if self.claims is not None:
+                self.claims.close()
+                self.claims = None
+            self._latest = None
             if self.start_method != "fork":
                 _stop_helpers()
 
@@ -259,6 +253,7 @@ def _stop_helpers() -> None:
 
 _worker_analyzer: Analyzer | None = None
 _worker_maps: list = []  # the pool's shared slots (`handoff`), inherited when it forks
+_worker_claims: Claims | None = None  # who analyses each chunk (`claims`), inherited when it forks
 
 
 def _init_worker(settings: Settings) -> None:
@@ -266,16 +261,22 @@ def _init_worker(settings: Settings) -> None:
     _worker_analyzer = Analyzer(settings)
 
 
-def _work(lines: list[str | bytes] | Placed, prompts: bool = True) -> tuple[list[bytes], float]:
-    """Results pickled one by one: the parent stores these bytes in the cache as they are
-    (pickling a result runs Python code; loading it does not), and loads them for itself; and
-    the seconds they took (`balance`). `lines`: texts, or the UTF-8 bytes they were decoded from,
-    or where those bytes are in the shared slots (`handoff`). `prompts`: `Analyzer.analyze_many`'s."""
-    began = perf_counter()
-    if type(lines) is Placed:
-        lines = lines.lines(_worker_maps)
-    out = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in _worker_analyzer.analyze_many(lines, prompts)]
-    return out, perf_counter() - began
+def _work(chunks: list[tuple[list[str | bytes] | Placed, int | None]], prompts: bool = True) -> list[list[bytes]]:
+    """Each chunk's results, pickled one by one: the parent stores these bytes in the cache as
+    they are (pickling a result runs Python code; loading it does not), and loads them for
+    itself. A chunk's lines: texts, or the UTF-8 bytes they were decoded from, or where those
+    bytes are in the shared slots (`handoff`); and its entry in the shared claims, or None. The
+    chunks from the first one the parent claimed on are left to it (`claims`). `prompts`:
+    `Analyzer.analyze_many`'s."""
+    out = []
+    dumps, proto, analyze = pickle.dumps, pickle.HIGHEST_PROTOCOL, _worker_analyzer.analyze_many
+    for lines, claim in chunks:
+        if claim is not None and not _worker_claims.take(claim, WORKER):
+            break
+        if type(lines) is Placed:
+            lines = lines.lines(_worker_maps)
+        out.append([dumps(r, proto) for r in analyze(lines, prompts)])
+    return out
 
 
 class Linter:
@@ -538,13 +539,13 @@ class Linter:
                 if w.cache:
                     w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, w.results, strict=True))
             else:
-                here, blobs = w.computed()
-                w.results = here + [pickle.loads(b) for b in blobs]
+                parts = w.computed()  # each analysed here, or a worker's pickled result
+                loads = pickle.loads
+                w.results = [loads(x) if type(x) is bytes else x for x in parts]
                 if w.cache:
-                    n, proto = len(here), pickle.HIGHEST_PROTOCOL
-                    w.cache.put_pickled(chain(
-                        ((keys[i], pickle.dumps(r, proto)) for i, r in zip(w.first_pos[:n], here, strict=True)),
-                        ((keys[i], b) for i, b in zip(w.first_pos[n:], blobs, strict=True))))
+                    dumps, proto = pickle.dumps, pickle.HIGHEST_PROTOCOL
+                    w.cache.put_pickled((keys[i], x if type(x) is bytes else dumps(x, proto))
+                                        for i, x in zip(w.first_pos, parts, strict=True))
             w.computed = w.results
         return w.results
 

@@ -1,13 +1,14 @@
-"""The CLI's parallel run: this process analyses a share of each batch beside one worker fewer
-(`balance`), and hands the workers their lines through shared memory (`handoff`)."""
+"""The CLI's parallel run: this process analyses chunks of each batch beside one worker fewer,
+taking those no worker has begun (`claims`), and hands the workers their lines through shared
+memory (`handoff`)."""
 
 import fcntl
 import json
+import threading
 
 import pytest
 
-from tunelint.linter import engine, handoff
-from tunelint.linter.balance import SHARE_MAX, Balance
+from tunelint.linter import claims, engine, handoff
 from tunelint.linter.engine import Linter
 from tunelint.linter.settings import Settings
 
@@ -22,37 +23,59 @@ def _lines(n, salt=""):
     return out
 
 
-def _batches(b: Balance, n: int, here: float, there: float, rounds: int = 40, waited: float = 0.0,
-             idle: float = 0.0) -> float:
-    """`rounds` batches of `n` lines at the given seconds per line; the share after them."""
-    for _ in range(rounds):
-        k = b.cut(n)
-        b.analysed_here(k, k * here)
-        b.analysed_there(n - k, (n - k) * there)
-        b.waited(waited)
-        b.idle(idle)
-    return b.share
+def test_claims_give_each_chunk_to_one_side():
+    c = claims.Claims()
+    try:
+        first, second = c.new(), c.new()
+        assert first != second
+        assert c.take(first, claims.HERE) and not c.take(first, claims.WORKER)
+        assert c.take(second, claims.WORKER) and not c.take(second, claims.HERE)
+    finally:
+        c.close()
 
 
-def test_the_share_balances_this_process_and_the_workers():
-    # same speed, no work of its own: half each with one worker, a third with two
-    assert _batches(Balance(1), 1000, 1e-4, 1e-4) == pytest.approx(0.5, abs=0.02)
-    assert _batches(Balance(2), 1000, 1e-4, 1e-4) == pytest.approx(1 / 3, abs=0.02)
-    # workers twice as slow per line: this process takes more
-    assert _batches(Balance(1), 1000, 1e-4, 2e-4) == pytest.approx(2 / 3, abs=0.02)
+def test_claim_entries_are_used_again_only_when_their_task_is_done(monkeypatch):
+    from concurrent.futures import Future
+
+    monkeypatch.setattr(claims, "CLAIMS", 2)
+    c = claims.Claims()
+    try:
+        running = Future()
+        threading.Timer(0.2, running.set_result, ([],)).start()
+        first = c.new()
+        c.used_by(running)
+        c.used_by(_done(c.new()))
+        assert c.new() == first and running.done()  # waited for the task that had the entry
+        assert c.take(first, claims.HERE)  # and the entry is free again
+    finally:
+        c.close()
 
 
-def test_own_work_and_imbalance_move_the_share():
-    b = Balance(1)
-    b.own = 0.05  # seconds per batch of reading, caching, indexing
-    b.here = b.there = 1e-4
-    b.share = 0.5
-    b._began = None
-    k = b.cut(1000)  # (1000 * 1e-4 - 0.05) / (1000 * 2e-4) = 0.25, mixed in
-    assert k < 500
-    waiting = _batches(Balance(1), 1000, 1e-4, 1e-4, waited=0.02)
-    idling = _batches(Balance(1), 1000, 1e-4, 1e-4, idle=0.02)
-    assert idling < 0.5 < waiting <= SHARE_MAX
+def _done(_entry):
+    from concurrent.futures import Future
+
+    f = Future()
+    f.set_result([])
+    return f
+
+
+def test_a_batch_takes_the_chunks_from_the_back_and_gives_results_in_order():
+    from concurrent.futures import Future
+
+    c = claims.Claims()
+    try:
+        texts = list(range(10))
+        batch = claims.Batch([(0, 4), (4, 8), (8, 10)], c, lambda lo, hi: [("here", t) for t in texts[lo:hi]])
+        task = Future()
+        batch.tasks.append((task, 0))
+        assert c.take(batch.entries[0], claims.WORKER)  # the worker began the first chunk
+        assert batch.steal() and batch.here[2] is not None  # this process takes the last one
+        task.set_result([[b"w0", b"w1", b"w2", b"w3"]])  # the worker stopped at the chunk taken here
+        out = batch.results(None)  # the middle one is analysed here too
+        assert out == [b"w0", b"w1", b"w2", b"w3"] + [("here", t) for t in range(4, 10)]
+        assert not batch.steal() and not c.take(batch.entries[1], claims.WORKER)
+    finally:
+        c.close()
 
 
 def test_handoff_places_bytes_and_gives_them_back():
@@ -83,14 +106,19 @@ def test_a_run_with_two_jobs_analyses_here_and_in_one_worker_and_reports_what_on
     placed = []
     real = handoff.Handoff.place
     monkeypatch.setattr(handoff.Handoff, "place", lambda self, lines: placed.append(r := real(self, lines)) or r)
+    taken = []  # who took each chunk this process was asked for: here (True) or a worker
+    steal = claims.Batch.steal
+    monkeypatch.setattr(claims.Batch, "steal", lambda self: taken.append(r := steal(self)) or r)
+    chunks = []
+    new = claims.Claims.new
+    monkeypatch.setattr(claims.Claims, "new", lambda self: chunks.append(r := new(self)) or r)
     p = tmp_path / "train.jsonl"
     p.write_text("\n".join(_lines(4000, " a")) + "\n")
     with Linter(jobs=2) as two:
         cold = two.lint_paths([str(p)], lambda _: S)[0]
         workers = two._workers
-        assert workers.workers == 1 and workers.balance is not None
-        assert workers.balance.here is not None and workers.balance.there is not None  # both analysed
-        assert 0 < workers.balance.share < 1
+        assert workers.workers == 1
+        assert 0 < taken.count(True) < len(chunks)  # this process analysed chunks, the worker the rest
     assert placed and all(x is not None for x in placed)  # every batch went through the slots
     with Linter(jobs=1, use_cache=False) as one:
         fresh = one.lint_paths([str(p)], lambda _: S)[0]
@@ -116,7 +144,7 @@ def test_the_language_servers_pool_does_all_the_work():
     """forkserver (a process with threads): no share here, every job is a worker."""
     with Linter(jobs=2, start_method="forkserver", use_cache=False) as two:
         two.results(S, _lines(1000, " c"))
-        assert two._workers.workers == 2 and two._workers.balance is None
+        assert two._workers.workers == 2 and two._workers.claims is None
 
 
 @pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="no F_GETPIPE_SZ on this platform")
