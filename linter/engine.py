@@ -155,8 +155,9 @@ class _Workers:
                     gc.unfreeze()
             self.settings = settings
         claims = self.claims
-        if claims is not None:  # small chunks: this process takes them from the back as it can
-            size = STEAL_LINES
+        if claims is not None:  # small chunks, two for each process at least: this one takes
+            # them from the back as it can
+            size = min(STEAL_LINES, max(16, -(-len(texts) // (2 * self.jobs))))
         else:
             size = min(max(64, -(-len(texts) // (self.workers * CHUNKS_PER_WORKER))), CHUNK_MAX)
         bounds = [(i, min(i + size, len(texts))) for i in range(0, len(texts), size)]
@@ -168,11 +169,14 @@ class _Workers:
             return texts[lo:hi] if placed is None else Placed(placed[0], placed[1][lo - 1] if lo else 0,
                                                               placed[1][lo:hi])
 
-        # with claims, one task per worker (a run of chunks, each claimed as it is begun), else
-        # a task per chunk
-        per_task = -(-len(bounds) // self.workers) if claims is not None else 1
-        for first in range(0, len(bounds), per_task):
-            run = range(first, min(first + per_task, len(bounds)))
+        # with claims, one task per worker (a run of chunks, each claimed as it is begun; the
+        # runs differ by one chunk at most), else a task per chunk
+        n = len(bounds)
+        cuts = [n * k // self.workers for k in range(self.workers + 1)] if claims is not None else range(n + 1)
+        for first, end in zip(cuts, cuts[1:], strict=False):
+            if first == end:
+                continue
+            run = range(first, end)
             chunks = [(lines(*bounds[i]), batch.entries[i] if claims is not None else None) for i in run]
             task = self.pool.submit(_work, chunks, prompts)
             if claims is not None:

@@ -129,6 +129,20 @@ def test_a_run_with_two_jobs_analyses_here_and_in_one_worker_and_reports_what_on
     assert (warm.stats.cached, warm.stats.analysed) == (4000, 0) and warm.findings == cold.findings
 
 
+def test_with_more_workers_every_one_has_a_run_of_chunks_and_the_report_is_the_same(tmp_path, monkeypatch):
+    runs = []
+    submit = engine.ProcessPoolExecutor.submit
+    monkeypatch.setattr(engine.ProcessPoolExecutor, "submit",
+                        lambda self, fn, *a: (fn is engine._work and runs.append(len(a[0]))) or submit(self, fn, *a))
+    p = tmp_path / "train.jsonl"
+    p.write_text("\n".join(_lines(3000, " e")) + "\n")
+    with Linter(jobs=4, use_cache=False) as four, Linter(jobs=1, use_cache=False) as one:
+        assert four.lint_paths([str(p)], lambda _: S)[0].findings == one.lint_paths([str(p)], lambda _: S)[0].findings
+        assert four._workers.workers == 3
+    # a full batch: 8 chunks of 128 lines for 4 processes, in runs of 2 or 3 for the 3 workers
+    assert runs[:3] == [2, 3, 3]
+
+
 def test_lines_too_large_for_a_slot_and_editor_texts_go_by_pipe(tmp_path, monkeypatch):
     monkeypatch.setattr(handoff, "SLOT_BYTES", 1024)
     data = _lines(3000, " b")
