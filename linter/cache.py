@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import xxhash
 
 from .cachedir import LINES_DB, is_empty, usable_cache_dir, warn_once
-from .results import LineResult
+from .results import LineResult, dump_result, load_result
 
 SCHEMA_VERSION = "11"  # bump when what a line analyses to changes within a release, or a pickled
 # class (results.LineResult and what it holds) moves module: entries name their classes' modules
@@ -111,16 +110,16 @@ class LineCache:
                 return found
             for k, v in rows:
                 try:
-                    found[k] = pickle.loads(v)
+                    found[k] = load_result(v)
                 except Exception:  # a damaged or foreign entry is a miss, never an error
                     continue
         return found
 
     def put_many(self, items: Iterable[tuple[bytes, LineResult]]) -> None:
-        self.put_pickled((k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items)
+        self.put_dumped((k, dump_result(v)) for k, v in items)
 
-    def put_pickled(self, items: Iterable[tuple[bytes, bytes]]) -> None:
-        """Store results already pickled (with the highest protocol)."""
+    def put_dumped(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """Store results already made bytes (`results.dump_result`)."""
         rows = list(items)
         if not rows or self._off:
             return

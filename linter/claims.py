@@ -90,7 +90,7 @@ class Batch:
         return False
 
     def results(self, meanwhile: Batch | None) -> list:
-        """Every line's result in order: a result analysed here, or a worker's pickled result.
+        """Every line's result in order: a result analysed here, or a worker's as bytes.
         Chunks no worker has claimed are analysed here first; while a worker's are still
         running, this process analyses chunks of `meanwhile` (the batch started after)."""
         while self.steal():

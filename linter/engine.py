@@ -7,7 +7,6 @@ import hashlib
 import io
 import multiprocessing
 import os
-import pickle
 import re
 from array import array
 from collections import Counter
@@ -23,7 +22,7 @@ from .findings import Finding
 from .handoff import Handoff, Placed
 from .indexes import DatasetIndex, FormatIndex, SizeIndex
 from .parquet import ParquetReadError, check_parquet, is_parquet, read_rows
-from .results import LineResult
+from .results import LineResult, dump_result, load_result
 from .rule import all_rules
 from .settings import Settings
 from .source import HEAD_BYTES, FileProblem, SourceLine, check_file, check_head, read_lines, split_lines, text_lines
@@ -112,7 +111,7 @@ class _Workers:
               prompts: bool = True) -> Callable[[], list]:
         """Start analysing `texts` (or their UTF-8 bytes); the returned function waits for and
         returns their results in order, each a result analysed here (`local`) or a worker's
-        pickled one (`_work`). `prompts`: `Analyzer.analyze_many`'s."""
+        one as bytes (`_work`). `prompts`: `Analyzer.analyze_many`'s."""
         if self.pool is None or self.settings != settings:
             self.close()
             join_prefetch()  # no thread may run while the workers fork
@@ -266,20 +265,19 @@ def _init_worker(settings: Settings) -> None:
 
 
 def _work(chunks: list[tuple[list[str | bytes] | Placed, int | None]], prompts: bool = True) -> list[list[bytes]]:
-    """Each chunk's results, pickled one by one: the parent stores these bytes in the cache as
-    they are (pickling a result runs Python code; loading it does not), and loads them for
-    itself. A chunk's lines: texts, or the UTF-8 bytes they were decoded from, or where those
-    bytes are in the shared slots (`handoff`); and its entry in the shared claims, or None. The
-    chunks from the first one the parent claimed on are left to it (`claims`). `prompts`:
-    `Analyzer.analyze_many`'s."""
+    """Each chunk's results, as bytes one by one (`dump_result`): the parent stores these in the
+    cache as they are, and loads them for itself. A chunk's lines: texts, or the UTF-8 bytes
+    they were decoded from, or where those bytes are in the shared slots (`handoff`); and its
+    entry in the shared claims, or None. The chunks from the first one the parent claimed on
+    are left to it (`claims`). `prompts`: `Analyzer.analyze_many`'s."""
     out = []
-    dumps, proto, analyze = pickle.dumps, pickle.HIGHEST_PROTOCOL, _worker_analyzer.analyze_many
+    analyze = _worker_analyzer.analyze_many
     for lines, claim in chunks:
         if claim is not None and not _worker_claims.take(claim, WORKER):
             break
         if type(lines) is Placed:
             lines = lines.lines(_worker_maps)
-        out.append([dumps(r, proto) for r in analyze(lines, prompts)])
+        out.append([dump_result(r) for r in analyze(lines, prompts)])
     return out
 
 
@@ -543,13 +541,11 @@ class Linter:
                 if w.cache:
                     w.cache.put_many((keys[i], r) for i, r in zip(w.first_pos, w.results, strict=True))
             else:
-                parts = w.computed()  # each analysed here, or a worker's pickled result
-                loads = pickle.loads
-                w.results = [loads(x) if type(x) is bytes else x for x in parts]
+                parts = w.computed()  # each analysed here, or a worker's as bytes (`dump_result`)
+                w.results = [load_result(x) if type(x) is bytes else x for x in parts]
                 if w.cache:
-                    dumps, proto = pickle.dumps, pickle.HIGHEST_PROTOCOL
-                    w.cache.put_pickled((keys[i], x if type(x) is bytes else dumps(x, proto))
-                                        for i, x in zip(w.first_pos, parts, strict=True))
+                    w.cache.put_dumped((keys[i], x if type(x) is bytes else dump_result(x))
+                                       for i, x in zip(w.first_pos, parts, strict=True))
             w.computed = w.results
         return w.results
 

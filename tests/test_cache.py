@@ -294,3 +294,26 @@ def test_a_side_worker_that_dies_is_an_error_not_a_hang(tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "_work", _die)
     with Linter(jobs=2) as two, pytest.raises(BrokenProcessPool):
         two.lint_paths([str(p)], lambda _: S)
+
+
+def test_a_result_comes_back_from_its_bytes_with_every_field():
+    from dataclasses import fields
+
+    import pytest
+
+    from tunelint.linter.findings import Severity
+    from tunelint.linter.results import LineFinding, LineResult, Signature, dump_result, load_result
+
+    sig = Signature(2**64 - 1, 7, 0, b"\x01\x02" * 4, None, 9)
+    plain = LineResult("chat", (), 660, 164, 5, True, "de", sig)
+    # every field set apart from its default, so that a field out of place shows
+    assert all(getattr(plain, f.name) != f.default for f in fields(LineResult) if f.name != "findings")
+    assert all(getattr(sig, f.name) != f.default for f in fields(Signature) if f.name != "prompt_sig")
+    found = LineResult(None, (LineFinding("TL101", Severity.ERROR, 3, 9, "bad — naïve"),), is_example=True)
+    for r in (plain, LineResult("text", ()), LineResult("chat", (), dedupe=Signature(1, 2, 3, b"", b"p")), found):
+        data = dump_result(r)
+        assert load_result(data) == r
+        assert (data[:1] == b"\x00") == (not r.findings)  # marshal's form without findings, else a pickle
+    for junk in (b"\x00\xff", b"\x00", b"not a result"):
+        with pytest.raises(Exception):  # noqa: B017 - the cache takes any error for a miss
+            load_result(junk)
