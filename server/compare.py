@@ -31,9 +31,9 @@ from tunelint.children import die_with_parent
 from tunelint.linter.example import detect_format
 from tunelint.linter.to_chat import ConvertError, to_chat
 from tunelint.options import generate_settings
-from tunelint.trainer.contract import RunLayout, latest_training_run, runs_dir
+from tunelint.trainer.contract import latest_training_run
 
-from .runs import RunRefused, _lines
+from .runs import RunRefused, _lines, training_run_arg
 from .to_lsp import path_to_uri
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ class Compare:
             raise RunRefused(f"line {line + 1} is past the end of {os.path.basename(src.path)} "
                              f"({src.doc.content_lines} lines)")
         prompt, reference, tools = example_prompt(src.doc.lines[line])
-        run = self.run(run_arg)
+        run = training_run_arg(self.ls.project.root, run_arg, "tunelint.compare")
         gen = generate_settings(self.ls.project.config.generate, self.ls.editor.generation)
         rid = f"compare-{next(self.ids)}"
         key = (uri, line)
@@ -258,28 +258,6 @@ class Compare:
         if run is not None and not isinstance(run, str):
             raise RunRefused("tunelint.compare's run is a run folder's name or path")
         return uri, line, run or None
-
-    def run(self, arg: str | None) -> RunLayout:
-        """The run to compare: `arg` (a folder under .tunelint/runs, or a path), else the latest
-        finished fine-tune of the workspace."""
-        root = self.ls.project.root
-        if arg is None:
-            if root is None:
-                raise RunRefused("open a folder (workspace) first: runs are kept in its .tunelint/runs")
-            run = latest_training_run(root)
-            if run is None:
-                raise RunRefused("no finished fine-tune to compare with: fine-tune first (tunelint.train), "
-                                 "or name a run folder")
-            return run
-        path = Path(arg)
-        if not path.is_absolute():
-            candidates = ([runs_dir(root) / arg, root / arg] if root is not None else []) + [path]
-            path = next((p for p in candidates if p.is_dir()), candidates[0])
-        run = RunLayout(path.resolve())
-        if not run.is_training_run():
-            raise RunRefused(f"{arg} is not a finished training run folder (it needs config.json and adapter/ or "
-                             "model/, written by tunelint train)")
-        return run
 
     def has_run(self) -> bool:
         root = self.ls.project.root

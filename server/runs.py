@@ -24,6 +24,7 @@ from tunelint.trainer.contract import (
     Metrics,
     RunConfig,
     RunLayout,
+    latest_training_run,
     parse_event,
     run_dirs,
     runs_dir,
@@ -247,4 +248,27 @@ def run_folder_arg(root: Path, value: object) -> Path:
     if not is_inside(path, root):
         raise ValueError(f"{path} is outside the workspace {root}")
     return path
+
+
+def training_run_arg(root: Path | None, value: object, command: str) -> RunLayout:
+    """The finished fine-tune a command's argument names (`run_folder_arg`), or when none is
+    given the workspace's latest; RunRefused saying why otherwise. `command`: the command's name
+    for the messages (tunelint.compare, tunelint.serve)."""
+    if root is None:
+        raise RunRefused(f"{command}: open a folder (workspace) first: its runs are in .tunelint/runs")
+    if value in (None, ""):
+        run = latest_training_run(root)
+        if run is None:
+            raise RunRefused(f"{command}: no finished fine-tune in this workspace: run tunelint.train first, "
+                             "or name a run folder")
+        return run
+    try:
+        path = run_folder_arg(root, value)
+    except ValueError as e:
+        raise RunRefused(f"{command}: {e}") from None
+    run = RunLayout(path)
+    if not run.is_training_run():
+        raise RunRefused(f"{command}: {path} is not a finished training run folder (it needs config.json and "
+                         "adapter/ or model/, written by tunelint train)")
+    return run
 

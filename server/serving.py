@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from tunelint.children import die_with_parent
-from tunelint.trainer.contract import RunLayout, latest_training_run
 
-from .runs import RunRefused, run_folder_arg
+from .runs import RunRefused, training_run_arg
 
 if TYPE_CHECKING:
     from .main import TunelintServer
@@ -61,26 +60,8 @@ class Serving:
         self.info: dict | None = None
         self.stderr_tail: list[str] = []
 
-    def _run(self, value) -> RunLayout:
-        root = self.ls.project.root
-        if root is None:
-            raise RunRefused("open a folder (workspace) first: its runs are in .tunelint/runs")
-        if value in (None, ""):
-            run = latest_training_run(root)
-            if run is None:
-                raise RunRefused("no finished fine-tune to serve: run tunelint.train first")
-            return run
-        try:
-            path = run_folder_arg(root, value)
-        except ValueError as e:
-            raise RunRefused(f"tunelint.serve: {e}") from None
-        run = RunLayout(path)
-        if not run.is_training_run():
-            raise RunRefused(f"{path} is not a finished training run (config.json and adapter/ or model/)")
-        return run
-
     async def serve(self, args: list) -> dict:
-        run = self._run(args[0] if args else None)
+        run = training_run_arg(self.ls.project.root, args[0] if args else None, "tunelint.serve")
         port = args[1] if len(args) > 1 else None
         if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
             raise RunRefused(f"tunelint.serve's port is a number 1-65535, not {port!r:.60}")

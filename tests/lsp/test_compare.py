@@ -172,10 +172,13 @@ async def test_lines_that_cannot_be_compared_are_refused_clearly(client, trained
     install(ws, trained)
     uri = open_doc(client, ws / "train.jsonl")
     (ws / "broken.jsonl").write_text('{"messages": [\n')
+    elsewhere = ws.parent / "elsewhere-run"  # a copy of the run outside the workspace
+    shutil.copytree(trained, elsewhere, ignore=shutil.ignore_patterns("checkpoints"), dirs_exist_ok=True)
     for args, needle in [((uri, 3), "no assistant turn"), ((uri, 4), "this line is empty"),
                          ((uri, 99), "past the end"), ((uri, -1), "0-based line number"),
                          ((open_doc(client, ws / "broken.jsonl"), 0), "not a JSON example"),
                          ((uri, 0, "no-such-run"), "not a finished training run"),
+                         ((uri, 0, str(elsewhere)), "outside the workspace"),
                          (((ws / "validation.jsonl").as_uri(), 0), "is not open")]:
         with pytest.raises(Exception, match=needle):
             await compare(client, *args)

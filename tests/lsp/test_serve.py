@@ -66,6 +66,6 @@ async def test_serve_this_run_answers_openai_requests_and_stops(client):
 
 @pytest.mark.parametrize("client", ["vscode-push"], indirect=True)
 async def test_serve_without_a_run_is_refused(client):
-    with pytest.raises(Exception, match="no finished fine-tune to serve"):
+    with pytest.raises(Exception, match="tunelint.serve: no finished fine-tune"):
         await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="tunelint.serve", arguments=[]))
