@@ -256,7 +256,7 @@ class Compare:
         if isinstance(line, bool) or not isinstance(line, int) or line < 0:
             raise RunRefused(f"tunelint.compare's line is a 0-based line number, not {line!r:.40}")
         if run is not None and not isinstance(run, str):
-            raise RunRefused("tunelint.compare's run is a run folder's name or path")
+            raise RunRefused("tunelint.compare's run is a run folder's name, path or file URI")
         return uri, line, run or None
 
     def has_run(self) -> bool:

@@ -271,4 +271,3 @@ def training_run_arg(root: Path | None, value: object, command: str) -> RunLayou
         raise RunRefused(f"{command}: {path} is not a finished training run folder (it needs config.json and "
                          "adapter/ or model/, written by tunelint train)")
     return run
-
